@@ -1,0 +1,97 @@
+"""Benchmark: records/s and peak memory of the tap against the sandbox.
+
+    python bench/benchmark.py --records 1000000
+    python bench/benchmark.py --records 200000 --vendor voiso --baseline-records 100000
+
+For each vendor it syncs N records from a local sandbox and prints the tap's records/s
+(whole process, start-up included) and peak RSS; in the same run it measures the SDK's
+default pipeline (``bench/baseline_tap.py``: default writer, recursive type
+conformance) on the same data set, and prints the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.sandbox_client import SandboxProcess, vendor_config  # noqa: E402
+
+
+@dataclass
+class Measurement:
+    records: int
+    seconds: float
+    peak_rss_mb: float
+
+    @property
+    def per_second(self) -> float:
+        return self.records / self.seconds
+
+
+def run_tap(command: list[str], config: dict, workdir: Path) -> Measurement:
+    config_path = workdir / "config.json"
+    config_path.write_text(json.dumps(config))
+    output_path = workdir / "out.jsonl"
+    with output_path.open("wb") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen([*command, "--config", str(config_path)], stdout=output,
+                                   stderr=subprocess.DEVNULL, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"tap exited with status {status}: {command}")
+    records = 0
+    with output_path.open("rb") as lines:
+        for line in lines:
+            if line.startswith(b'{"type":"RECORD"') or b'"type": "RECORD"' in line[:40]:
+                records += 1
+    output_path.unlink()
+    return Measurement(records, elapsed, usage.ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--baseline-records", type=int, default=None,
+                        help="records for the SDK-default run (default: same as --records)")
+    parser.add_argument("--vendor", action="append", help="vendor(s) to measure (default: all)")
+    args = parser.parse_args()
+
+    from tap_callrecords.sandbox.vendors import VENDOR_APIS
+
+    vendors = args.vendor or list(VENDOR_APIS)
+    ours = [sys.executable, "-m", "tap_callrecords"]
+    baseline = [sys.executable, str(ROOT / "bench" / "baseline_tap.py")]
+    print(f"{'vendor':<10} {'pipeline':<22} {'records':>9} {'seconds':>8} {'records/s':>10} {'peak MB':>8}")
+    with SandboxProcess() as sandbox, tempfile.TemporaryDirectory() as tmp:
+        for vendor in vendors:
+            results = {}
+            for label, command, count in (
+                ("tap-callrecords", ours, args.records),
+                ("SDK default pipeline", baseline, args.baseline_records or args.records),
+            ):
+                sandbox.reset()
+                options = sandbox.configure_benchmark(vendor, count)
+                config = vendor_config(sandbox.url, vendor, options)
+                result = run_tap(command, config, Path(tmp))
+                if result.records != count:
+                    raise SystemExit(f"{vendor}/{label}: expected {count} records, got {result.records}")
+                results[label] = result
+                print(f"{vendor:<10} {label:<22} {result.records:>9} {result.seconds:>8.2f} "
+                      f"{result.per_second:>10.0f} {result.peak_rss_mb:>8.1f}", flush=True)
+            speedup = results["tap-callrecords"].per_second / results["SDK default pipeline"].per_second
+            print(f"{vendor:<10} speed-up over the SDK default pipeline: {speedup:.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

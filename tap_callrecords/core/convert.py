@@ -1,0 +1,53 @@
+"""Value conversions shared by the vendor streams.
+
+Every timestamp the tap emits goes through :func:`to_utc_iso`, so replication keys and
+bookmarks share one fixed-width UTC form and compare correctly as strings (the SDK
+compares bookmarks as strings).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+UTC = timezone.utc
+
+
+def to_utc_iso(value: datetime) -> str:
+    """Format an aware datetime as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_iso_datetime(value: str, default_tz: timezone = UTC) -> datetime:
+    """Parse an ISO 8601 date or date-time; a value without an offset is in ``default_tz``.
+
+    Accepts a trailing ``Z`` and a space instead of ``T`` (Python 3.10's
+    ``fromisoformat`` accepts neither).
+    """
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=default_tz)
+
+
+def iso_to_utc_iso(value: str | None) -> str | None:
+    """Normalise an ISO 8601 timestamp with any offset to the tap's UTC form."""
+    if not value:
+        return None
+    return to_utc_iso(parse_iso_datetime(value))
+
+
+def hms_to_seconds(value: str | int | None) -> int | None:
+    """Convert ``hh:mm:ss`` (hours may exceed 24) to whole seconds; ``None`` stays ``None``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    parts = value.split(":")
+    try:
+        seconds = 0
+        for part in parts:
+            seconds = seconds * 60 + int(part)
+    except ValueError:
+        return None
+    return seconds

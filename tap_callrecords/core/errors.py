@@ -1,0 +1,25 @@
+"""Errors a user can act on.
+
+The CLI prints these as one line and exits non-zero, with no traceback: they describe
+a setting to fix or a vendor condition to wait out, not a bug in the tap.
+"""
+
+from __future__ import annotations
+
+from singer_sdk.exceptions import FatalAPIError
+
+
+class CallRecordsError(Exception):
+    """Base class for failures reported to the user as one clear line."""
+
+
+class VendorAPIError(CallRecordsError, FatalAPIError):
+    """The vendor answered in a way the tap cannot recover from (after any retries)."""
+
+
+class VendorAuthError(VendorAPIError):
+    """The vendor rejected the configured credentials."""
+
+
+class RateLimitExhausted(VendorAPIError):
+    """The vendor asked us to wait longer than the configured retry budget allows."""

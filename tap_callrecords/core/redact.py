@@ -1,0 +1,96 @@
+"""Keep secrets out of everything the tap prints.
+
+Secrets are registered once, when the configuration is read. Everything written to
+stderr (log lines, backoff messages, tracebacks from any library) passes through
+:class:`RedactingStream`, and error messages built by the tap go through
+:func:`redact` before they are raised. Patterns also catch credentials the tap never
+saw in its config, such as a token a vendor returned.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from typing import TextIO
+
+MASK = "***"
+
+# Query parameters, JSON fields and headers that carry credentials in the vendor APIs.
+_CREDENTIAL_PATTERNS = (
+    re.compile(
+        r"(?i)([?&](?:key|api_key|apikey|access_token|token|password|client_secret)=)[^&\s'\"]+"
+    ),
+    re.compile(
+        r"(?i)(\"(?:access_token|password|client_secret|api_key|api_token|token|key)\"\s*:\s*\")[^\"]*"
+    ),
+    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer\s+|basic\s+)?)[^\s'\",}]+"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+)
+
+
+class SecretRegistry:
+    """The secret values known to this process."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, value: object) -> None:
+        """Register a secret; values too short to be distinctive are still masked."""
+        if isinstance(value, str) and value:
+            with self._lock:
+                self._secrets.add(value)
+
+    def redact(self, text: str) -> str:
+        """Mask every registered secret and every credential-shaped substring."""
+        # Longest first, so a secret containing another is masked whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+        for pattern in _CREDENTIAL_PATTERNS:
+            text = pattern.sub(lambda match: match.group(1) + MASK, text)
+        return text
+
+
+SECRETS = SecretRegistry()
+
+
+def redact(text: object) -> str:
+    """Redact a message with the process-wide registry."""
+    return SECRETS.redact(str(text))
+
+
+class RedactingStream:
+    """A text stream wrapper that redacts each complete line before writing it."""
+
+    def __init__(self, wrapped: TextIO) -> None:
+        self._wrapped = wrapped
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        """Buffer up to a newline so a secret split across writes is still caught."""
+        with self._lock:
+            self._pending += text
+            if "\n" in self._pending:
+                complete, _, self._pending = self._pending.rpartition("\n")
+                self._wrapped.write(redact(complete + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        """Write any partial line and flush the wrapped stream."""
+        with self._lock:
+            if self._pending:
+                self._wrapped.write(redact(self._pending))
+                self._pending = ""
+            self._wrapped.flush()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._wrapped, name)
+
+
+def install_stderr_redaction() -> None:
+    """Route ``sys.stderr`` through redaction; call before logging is configured."""
+    if not isinstance(sys.stderr, RedactingStream):
+        sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]

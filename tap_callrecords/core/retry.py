@@ -1,0 +1,86 @@
+"""Retry timing: exponential backoff with full jitter, and ``Retry-After`` honoured.
+
+One policy object per tap run; every stream's request decorator draws its waits from
+:meth:`RetryPolicy.waits`, which the ``backoff`` library drives by sending in each
+exception it caught.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+import requests
+
+from tap_callrecords.core.convert import parse_iso_datetime
+from tap_callrecords.core.errors import RateLimitExhausted
+
+
+def retry_after_seconds(response: requests.Response | None, now: float | None = None) -> float | None:
+    """Seconds the vendor asked us to wait, from ``Retry-After`` as seconds or as a date.
+
+    Dates may be HTTP-dates (RFC 9110) or ISO 8601 (Zoom's daily limit). ``None`` when
+    the header is absent or unreadable.
+    """
+    if response is None:
+        return None
+    header = response.headers.get("Retry-After")
+    if not header:
+        return None
+    header = header.strip()
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    moment: datetime | None
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        try:
+            moment = parse_iso_datetime(header)
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    current = time.time() if now is None else now
+    return max(0.0, moment.timestamp() - current)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often a request is retried."""
+
+    max_tries: int = 8
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    max_retry_after: float = 900.0
+
+    def exponential_wait(self, attempt: int) -> float:
+        """Full-jitter exponential wait for the given retry (0-based)."""
+        ceiling = min(self.max_wait, self.initial_wait * (2**attempt))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def waits(self, vendor: str) -> Generator[float, BaseException | None, None]:
+        """A ``backoff`` wait generator: receives each caught exception, yields a wait."""
+        attempt = 0
+        exception = yield 0.0  # primed by backoff with send(None)
+        while True:
+            response = getattr(exception, "response", None)
+            asked = retry_after_seconds(response)
+            if asked is not None and asked > self.max_retry_after:
+                resume_at = datetime.fromtimestamp(time.time() + asked, tz=timezone.utc)
+                raise RateLimitExhausted(
+                    f"{vendor}: rate limit reached; the vendor asks to wait {asked / 3600:.1f} h "
+                    f"(until {resume_at:%Y-%m-%d %H:%M:%S} UTC), longer than "
+                    f"max_retry_after_seconds={self.max_retry_after:g}. Run again after that "
+                    "time with the last STATE; it resumes where this run stopped."
+                )
+            wait = asked + random.uniform(0, 0.25) if asked is not None else None
+            if wait is None:
+                wait = self.exponential_wait(attempt)
+            attempt += 1
+            exception = yield wait

@@ -1,0 +1,33 @@
+"""Bookmarks: always a UTC ISO 8601 string, and never moved backwards.
+
+A stream's bookmark means "every record with a replication key before this instant has
+been emitted". It advances only to the end of a window whose records have all been
+written, so a run killed at any moment resumes from its last STATE without a gap.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tap_callrecords.core.convert import parse_iso_datetime, to_utc_iso
+
+BOOKMARK_KEY = "replication_key_value"
+
+
+def read_bookmark(stream_state: dict, replication_key: str) -> datetime | None:
+    """The stored bookmark for this replication key, or ``None`` if there is none."""
+    value = stream_state.get(BOOKMARK_KEY)
+    if not value or stream_state.get("replication_key") != replication_key:
+        return None
+    return parse_iso_datetime(str(value))
+
+
+def advance_bookmark(stream_state: dict, replication_key: str, moment: datetime) -> bool:
+    """Move the bookmark forward to ``moment``; return whether it changed."""
+    new_value = to_utc_iso(moment)
+    current = read_bookmark(stream_state, replication_key)
+    if current is not None and to_utc_iso(current) >= new_value:
+        return False
+    stream_state["replication_key"] = replication_key
+    stream_state[BOOKMARK_KEY] = new_value
+    return True

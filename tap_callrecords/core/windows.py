@@ -1,0 +1,75 @@
+"""Date windows: the unit of work and of progress for every stream.
+
+A window is ``[start, end)``: inclusive start, exclusive end, so consecutive windows
+neither overlap nor leave gaps. Streams request one window at a time and move their
+bookmark to a window's end only once every record in it has been emitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tap_callrecords.core.convert import UTC
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time range ``[start, end)`` in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def contains(self, moment: datetime) -> bool:
+        """Whether ``moment`` falls inside the window."""
+        return self.start <= moment < self.end
+
+
+def floor_to_day(moment: datetime) -> datetime:
+    """Midnight UTC of the day holding ``moment``."""
+    utc = moment.astimezone(UTC)
+    return utc.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def iter_windows(
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    align: Callable[[datetime], datetime] | None = None,
+) -> Iterator[Window]:
+    """Yield consecutive windows covering ``[start, end)``, empty ones included.
+
+    With ``align``, boundaries after the first fall on ``align(start) + k * step``
+    (for example whole UTC days), so a resumed run asks the vendor for the same
+    ranges a fresh run would.
+    """
+    if step <= timedelta(0):
+        raise ValueError("window step must be positive")
+    boundary = (align(start) if align else start) + step
+    cursor = start
+    while cursor < end:
+        window_end = min(boundary, end)
+        yield Window(cursor, window_end)
+        cursor = window_end
+        boundary += step
+
+
+def sync_range(
+    *,
+    start_date: datetime,
+    end_date: datetime | None,
+    now: datetime,
+    latency: timedelta,
+    bookmark: datetime | None,
+    lookback: timedelta,
+) -> Window:
+    """The range one run covers.
+
+    It starts at the bookmark minus the lookback (never before ``start_date``) and ends
+    at ``end_date`` or, by default, at now minus the vendor's data latency, so windows
+    that may still be filling are not claimed as done.
+    """
+    start = start_date if bookmark is None else max(start_date, bookmark - lookback)
+    end = end_date if end_date is not None else now - latency
+    return Window(start, max(start, end))

@@ -1,0 +1,296 @@
+"""The sandbox HTTP server: routing, fault injection, request statistics, admin API.
+
+Vendor APIs are mounted under ``/<vendor>/`` (so ``voiso.api_url`` becomes
+``http://127.0.0.1:PORT/voiso``). The admin API lives under ``/_sandbox/``:
+
+- ``POST /_sandbox/reset``: forget faults, statistics and added records.
+- ``POST /_sandbox/configure`` ``{"vendor": ..., ...options}``: a vendor's data set and
+  behaviour (see each vendor's ``configure``).
+- ``POST /_sandbox/faults`` ``{"vendor": ..., "faults": [...]}``: queue faults; each
+  applies to one data request (``"repeat": n`` for n requests). A fault is an object
+  with any of ``status``, ``retry_after`` (header value as given),
+  ``retry_after_http_date_in`` / ``retry_after_iso_in`` (seconds from now),
+  ``body`` (JSON), ``drop`` (close the connection), ``malformed`` (truncated JSON),
+  ``delay`` (seconds before answering), ``path`` (only requests under this path).
+- ``POST /_sandbox/records`` ``{"vendor": ..., "records": [...]}``: add records.
+- ``GET /_sandbox/stats``: per vendor, request count, status counts and the most
+  requests seen in any one second.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+
+JSON_ENCODER = msgspec.json.Encoder()
+
+
+@dataclass
+class Request:
+    """One request as a vendor module sees it: path below the vendor prefix."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        """First value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def json(self) -> Any:
+        """The body decoded as JSON (``None`` when empty or invalid)."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+
+@dataclass
+class Response:
+    """What a vendor module answers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+
+    def encode(self) -> bytes:
+        """The body as bytes."""
+        if self.raw is not None:
+            return self.raw
+        return b"" if self.body is None else JSON_ENCODER.encode(self.body)
+
+
+def json_response(status: int, body: Any, **headers: str) -> Response:
+    """A JSON response."""
+    return Response(status, body, {"Content-Type": "application/json", **headers})
+
+
+class VendorAPI:
+    """Base for a vendor module: its URL prefix and request handling."""
+
+    prefix: str = ""
+
+    def reset(self) -> None:
+        """Back to the default data set and behaviour."""
+
+    def configure(self, options: dict[str, Any]) -> None:
+        """Set the data set and behaviour from admin options."""
+
+    def add_records(self, records: list[dict[str, Any]]) -> None:
+        """Add records to the data set."""
+
+    def is_data_request(self, request: Request) -> bool:
+        """Whether faults apply to this request (token endpoints are exempt by default)."""
+        return True
+
+    def handle(self, request: Request) -> Response:
+        """Answer a request."""
+        raise NotImplementedError
+
+
+@dataclass
+class VendorStats:
+    """What the sandbox saw of one vendor's clients."""
+
+    requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    recent: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    max_per_second: int = 0
+    paths: Counter[str] = field(default_factory=Counter)
+
+    def record(self, path: str, status: int) -> None:
+        now = time.monotonic()
+        self.requests += 1
+        self.statuses[status] += 1
+        self.paths[path] += 1
+        self.recent.append(now)
+        while self.recent and self.recent[0] <= now - 1.0:
+            self.recent.popleft()
+        self.max_per_second = max(self.max_per_second, len(self.recent))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "statuses": {str(k): v for k, v in self.statuses.items()},
+            "max_per_second": self.max_per_second,
+            "paths": dict(self.paths),
+        }
+
+
+class Sandbox:
+    """All vendor APIs, their queued faults and their statistics."""
+
+    def __init__(self, vendors: dict[str, VendorAPI]) -> None:
+        self.vendors = vendors
+        self.lock = threading.Lock()
+        self.faults: dict[str, list[dict[str, Any]]] = {}
+        self.stats: dict[str, VendorStats] = {}
+        self.latency: dict[str, float] = {}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.faults.clear()
+            self.stats.clear()
+            self.latency.clear()
+            for vendor in self.vendors.values():
+                vendor.reset()
+
+    def next_fault(self, vendor: str, request: Request) -> dict[str, Any] | None:
+        with self.lock:
+            queue = self.faults.get(vendor) or []
+            for position, fault in enumerate(queue):
+                if fault.get("path") and not request.path.startswith(fault["path"]):
+                    continue
+                fault["repeat"] = int(fault.get("repeat", 1)) - 1
+                if fault["repeat"] <= 0:
+                    queue.pop(position)
+                return fault
+        return None
+
+    def admin(self, request: Request) -> Response:
+        action = request.path.strip("/")
+        payload = request.json() or {}
+        vendor_name = payload.get("vendor")
+        vendor = self.vendors.get(vendor_name) if vendor_name else None
+        if action == "health":
+            return json_response(200, {"ok": True})
+        if action == "reset":
+            self.reset()
+            return json_response(200, {"ok": True})
+        if action == "stats":
+            with self.lock:
+                return json_response(200, {k: v.as_dict() for k, v in self.stats.items()})
+        if vendor is None:
+            return json_response(400, {"error": f"unknown vendor {vendor_name!r}"})
+        if action == "configure":
+            with self.lock:
+                if "latency" in payload:
+                    self.latency[vendor_name] = float(payload["latency"])
+                vendor.configure(payload)
+            return json_response(200, {"ok": True})
+        if action == "faults":
+            with self.lock:
+                self.faults.setdefault(vendor_name, []).extend(payload.get("faults", []))
+            return json_response(200, {"ok": True})
+        if action == "records":
+            with self.lock:
+                vendor.add_records(payload.get("records", []))
+            return json_response(200, {"ok": True})
+        return json_response(404, {"error": f"unknown admin action {action!r}"})
+
+
+def fault_response(fault: dict[str, Any]) -> Response | None:
+    """The response a fault replaces the real one with (``None``: answer normally)."""
+    status = fault.get("status")
+    if status is None:
+        return None
+    headers: dict[str, str] = {"Content-Type": "application/json"}
+    if "retry_after" in fault:
+        headers["Retry-After"] = str(fault["retry_after"])
+    if "retry_after_http_date_in" in fault:
+        headers["Retry-After"] = formatdate(time.time() + fault["retry_after_http_date_in"], usegmt=True)
+    if "retry_after_iso_in" in fault:
+        moment = datetime.now(timezone.utc) + timedelta(seconds=fault["retry_after_iso_in"])
+        headers["Retry-After"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Response(int(status), fault.get("body", {"error": "injected fault"}), headers)
+
+
+def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
+    """A request handler class bound to ``sandbox``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the tests read statistics, not access logs."""
+
+        def _dispatch(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            segments = parts.path.lstrip("/").split("/", 1)
+            prefix, rest = segments[0], "/" + (segments[1] if len(segments) > 1 else "")
+            request = Request(
+                method=self.command,
+                path=rest,
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+            )
+            if prefix == "_sandbox":
+                self._send(sandbox.admin(request))
+                return
+            vendor = sandbox.vendors.get(prefix)
+            if vendor is None:
+                self._send(json_response(404, {"error": "no such vendor"}))
+                return
+            delay = sandbox.latency.get(prefix, 0.0)
+            fault = sandbox.next_fault(prefix, request) if vendor.is_data_request(request) else None
+            if fault and fault.get("delay"):
+                delay += float(fault["delay"])
+            if delay:
+                time.sleep(delay)
+            with sandbox.lock:
+                stats = sandbox.stats.setdefault(prefix, VendorStats())
+            if fault and fault.get("drop"):
+                with sandbox.lock:
+                    stats.record(request.path, 0)
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            response = (fault_response(fault) if fault else None) or vendor.handle(request)
+            with sandbox.lock:
+                stats.record(request.path, response.status)
+            if fault and fault.get("malformed"):
+                payload = response.encode()
+                response = Response(response.status, raw=payload[: max(1, len(payload) // 2)],
+                                    headers=response.headers)
+            self._send(response)
+
+        def _send(self, response: Response) -> None:
+            payload = response.encode()
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            if "Content-Type" not in response.headers:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_DELETE = do_PUT = _dispatch
+
+    return Handler
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    """Threaded server; daemon threads so a stuck client never blocks shutdown."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def build_server(
+    host: str, port: int, vendor_factories: dict[str, Callable[[], VendorAPI]]
+) -> tuple[SandboxHTTPServer, Sandbox]:
+    """Create (but do not start) a sandbox server."""
+    sandbox = Sandbox({name: factory() for name, factory in vendor_factories.items()})
+    return SandboxHTTPServer((host, port), make_handler(sandbox)), sandbox

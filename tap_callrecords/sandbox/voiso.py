@@ -1,0 +1,167 @@
+"""Voiso CDR v2, as documented: ``key`` in the query, pages inside 10,000-record chains,
+``search_token`` across chains, whole-day ``start_date``/``end_date`` filters.
+
+The timezone of the day filters is undocumented; ``filter_timezone`` chooses between
+``"utc"`` and ``"account"`` (the account offset that timestamps carry) so tests can
+check the tap under both readings.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from tap_callrecords.sandbox.data import SyntheticTimeline, mix, uuid_for
+from tap_callrecords.sandbox.server import Request, Response, VendorAPI, json_response
+
+CHAIN_CAP = 10_000
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CALL_TYPES = ("inbound", "outbound", "dialer", "click_to_call", "queue_callback")
+DISPOSITIONS = ("answered", "no_answer", "busy", "failed", "voicemail")
+AGENTS = ("Mike A", "Chandra Agarwal", "Ana Souza", "Liu Wei", "Sam Okafor", None)
+DEFAULTS: dict[str, Any] = {
+    "api_key": "sandbox-voiso-key",
+    "count": 1000,
+    "start": "2024-07-01T00:00:00+00:00",
+    "end": "2024-07-31T00:00:00+00:00",
+    "seed": 1,
+    "account_offset_minutes": -180,
+    "filter_timezone": "utc",
+}
+
+
+def _hms(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class VoisoAPI(VendorAPI):
+    """``GET /api/v2/cdr``."""
+
+    prefix = "voiso"
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.options = dict(DEFAULTS)
+        self.extra: list[dict[str, Any]] = []
+        self._rebuild()
+
+    def configure(self, options: dict[str, Any]) -> None:
+        self.options.update({k: v for k, v in options.items() if k in DEFAULTS})
+        self._rebuild()
+
+    def add_records(self, records: list[dict[str, Any]]) -> None:
+        self.extra.extend(records)
+
+    def _rebuild(self) -> None:
+        o = self.options
+        self.timeline = SyntheticTimeline(
+            count=int(o["count"]),
+            start=datetime.fromisoformat(o["start"]),
+            end=datetime.fromisoformat(o["end"]),
+            seed=int(o["seed"]),
+        )
+        self.account_tz = timezone(timedelta(minutes=int(o["account_offset_minutes"])))
+        self.filter_tz = timezone.utc if o["filter_timezone"] == "utc" else self.account_tz
+
+    def record(self, index: int) -> dict[str, Any]:
+        """Record ``index`` of the synthetic data set."""
+        seed = self.timeline.seed
+        h = mix(seed * 1_000_003 + index)
+        moment = datetime.fromtimestamp(self.timeline.epoch_ms(index) / 1000, self.account_tz)
+        kind = h % 20
+        record: dict[str, Any] = {
+            "agent": AGENTS[h % len(AGENTS)],
+            "from": f"1555{h % 10_000_000:07d}",
+            "disposition": DISPOSITIONS[(h >> 8) % len(DISPOSITIONS)],
+            "duration": _hms((h >> 16) % 1800),
+            "queue": None if kind % 3 else "Support",
+            "to": f"3120{(h >> 24) % 10_000_000:07d}",
+            "timestamp": moment.isoformat(timespec="milliseconds"),
+            "uuid": uuid_for(seed, index),
+            "wrapup_code": f"{(h >> 32) % 2000:04d}",
+            "type": CALL_TYPES[kind % len(CALL_TYPES)],
+            "agent_id": 50000 + (h >> 40) % 9000,
+            "cpc": ((h >> 44) % 5000) / 10000,
+        }
+        if kind == 18:
+            record.update(type="outbound SMS", sid="VOISO", text="Your appointment is confirmed",
+                          related_call=None, template="confirm", num_segments=1,
+                          duration="00:00:00")
+        elif kind == 19:
+            record.update(type="chat", agent=None, agent_id=None, disposition="archived",
+                          duration="00:00:00", cpc=0.0,
+                          sla={"time_to_first_response": "00:01:45",
+                               "time_to_resolution": "48:16:27", "time_to_reply": "00:00:23"})
+        return record
+
+    def _day_bounds_ms(self, day: date, *, end: bool) -> int:
+        moment = datetime(day.year, day.month, day.day, tzinfo=self.filter_tz)
+        if end:
+            moment += timedelta(days=1)
+        return int(moment.timestamp() * 1000)
+
+    def handle(self, request: Request) -> Response:
+        if request.path.rstrip("/") != "/api/v2/cdr" or request.method != "GET":
+            return json_response(404, {"error": "Not found"})
+        if request.param("key") != self.options["api_key"]:
+            return json_response(401, {"error": "Unauthorized"})
+        errors: dict[str, list[str]] = {}
+        page = self._int(request, "page", 1, errors)
+        per_page = self._int(request, "per_page", 1000, errors)
+        if per_page is not None and not 1 <= per_page <= CHAIN_CAP:
+            errors["per_page"] = ["must be between 1 and 10000"]
+        days: dict[str, date | None] = {}
+        for name in ("start_date", "end_date"):
+            value = request.param(name)
+            if value is not None and not DATE_RE.match(value):
+                errors[name] = ["must be in the 'YYYY-MM-DD' format"]
+            days[name] = date.fromisoformat(value) if value and DATE_RE.match(value) else None
+        if errors or page is None or per_page is None or page < 1:
+            return json_response(422, {"errors": errors or {"page": ["must be positive"]}})
+
+        low = self._day_bounds_ms(days["start_date"], end=False) if days["start_date"] else None
+        high = self._day_bounds_ms(days["end_date"], end=True) if days["end_date"] else None
+        base = self.timeline.index_range(low if low is not None else -(2**62),
+                                         high if high is not None else 2**62)
+        extra = [r for r in self.extra if self._extra_matches(r, low, high)]
+        total = len(base) + len(extra)
+
+        token = request.param("search_token")
+        try:
+            chain_start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+        except ValueError:
+            return json_response(422, {"errors": {"search_token": ["is invalid"]}})
+        chain_end = min(chain_start + CHAIN_CAP, total)
+        first = chain_start + (page - 1) * per_page
+        last = min(first + per_page, chain_end)
+        records = [
+            self.record(base[i]) if i < len(base) else extra[i - len(base)]
+            for i in range(first, max(first, last))
+        ]
+        next_token = (
+            base64.urlsafe_b64encode(str(chain_start + CHAIN_CAP).encode()).decode()
+            if chain_start + CHAIN_CAP < total
+            else None
+        )
+        return json_response(200, {"records": records, "total": total, "page": page,
+                                   "search_token": next_token})
+
+    @staticmethod
+    def _int(request: Request, name: str, default: int, errors: dict[str, list[str]]) -> int | None:
+        value = request.param(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            errors[name] = ["must be an integer"]
+            return None
+
+    @staticmethod
+    def _extra_matches(record: dict[str, Any], low: int | None, high: int | None) -> bool:
+        moment = int(datetime.fromisoformat(record["timestamp"]).timestamp() * 1000)
+        return (low is None or moment >= low) and (high is None or moment < high)

@@ -1,0 +1,124 @@
+"""The tap: settings, the streams of each configured vendor, and the command line."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+import typing as t
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_callrecords.core.errors import CallRecordsError
+from tap_callrecords.core.ratelimit import RequestRateLimiter
+from tap_callrecords.core.redact import SECRETS, install_stderr_redaction, redact
+from tap_callrecords.core.rest import CallRecordsStream, VendorSession
+from tap_callrecords.core.retry import RetryPolicy
+from tap_callrecords.settings import DATE_HINT, validate_settings
+from tap_callrecords.vendors import VENDORS
+
+COMMON_SETTINGS = th.PropertiesList(
+    th.Property("start_date", th.StringType, required=True,
+                description=f"Earliest call to sync: {DATE_HINT}. No offset means UTC."),
+    th.Property("end_date", th.StringType,
+                description="Sync calls before this instant (exclusive). Default: now minus the "
+                "vendor's data latency."),
+    th.Property("lookback_minutes", th.IntegerType, default=180,
+                description="How far before its bookmark an incremental run re-reads, to catch "
+                "calls that finish or change late. Re-read calls are re-emitted; targets "
+                "dedupe them by primary key."),
+    th.Property("request_timeout_seconds", th.NumberType, default=60,
+                description="Seconds to wait for a vendor response before retrying."),
+    th.Property("max_retries", th.IntegerType, default=8,
+                description="Attempts per request on 429, 5xx, timeouts and dropped "
+                "connections before the run stops with an error."),
+    th.Property("retry_initial_wait_seconds", th.NumberType, default=1.0,
+                description="First backoff wait; doubles per attempt (with jitter), "
+                "capped at 60 s. A vendor's Retry-After takes precedence."),
+    th.Property("max_retry_after_seconds", th.NumberType, default=900,
+                description="Longest Retry-After the tap waits out; a longer one (a daily "
+                "quota) ends the run cleanly with its resume time."),
+)
+
+
+class TapCallRecords(Tap):
+    """Call detail records from Voiso, Tata Smartflo, Zoom Contact Center and Talkdesk."""
+
+    name = "tap-callrecords"
+    message_writer_class = MsgSpecWriter
+    config_jsonschema = th.PropertiesList(
+        *COMMON_SETTINGS.wrapped.values(),
+        *(
+            th.Property(vendor.key, vendor.settings,
+                        description=f"{vendor.label} settings; its streams are synced when set.")
+            for vendor in VENDORS
+        ),
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self._vendor_sessions: dict[str, VendorSession] = {}
+        super().__init__(*args, **kwargs)
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Our clear messages first; the JSON schema check only when they pass."""
+        self._register_secrets()
+        errors = validate_settings(self._config, VENDORS)
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+        return errors or super()._validate_config(raise_errors=raise_errors)
+
+    def _register_secrets(self) -> None:
+        for vendor in VENDORS:
+            vendor_config = self._config.get(vendor.key)
+            if isinstance(vendor_config, dict):
+                for name in vendor.secret_settings:
+                    SECRETS.add(vendor_config.get(name))
+
+    def discover_streams(self) -> list[CallRecordsStream]:
+        """The streams of every vendor whose settings object is present."""
+        return [
+            stream_class(self)
+            for vendor in VENDORS
+            if vendor.key in self.config
+            for stream_class in vendor.streams
+        ]
+
+    def vendor_session(self, stream: CallRecordsStream) -> VendorSession:
+        """One authenticator, rate limiter and retry policy per vendor configuration."""
+        session = self._vendor_sessions.get(stream.vendor)
+        if session is None:
+            vendor_config = self.config[stream.vendor]
+            config = self.config
+            session = VendorSession(
+                authenticator=type(stream).build_authenticator(vendor_config),
+                rate_limiter=RequestRateLimiter(vendor_config.get("max_requests_per_second")),
+                retry_policy=RetryPolicy(
+                    max_tries=int(config.get("max_retries", 8)),
+                    initial_wait=float(config.get("retry_initial_wait_seconds", 1.0)),
+                    max_retry_after=float(config.get("max_retry_after_seconds", 900)),
+                ),
+            )
+            self._vendor_sessions[stream.vendor] = session
+        return session
+
+
+def main() -> None:
+    """Console entry point: a user-facing failure is one clear line and a non-zero exit."""
+    install_stderr_redaction()
+    try:
+        TapCallRecords.cli()
+    except CallRecordsError as exc:
+        sys.stdout.flush()
+        print(f"tap-callrecords: error: {redact(exc)}", file=sys.stderr)
+        sys.exit(1)
+    except Exception as exc:
+        sys.stdout.flush()
+        traceback.print_exc(file=sys.stderr)
+        print(f"tap-callrecords: unexpected error: {redact(exc)}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+"""One package per vendor; each describes its API and nothing else.
+
+A vendor package exports a :class:`~tap_callrecords.vendors.base.Vendor`: its settings
+object, its streams, and the checks on its settings.
+"""
+
+from __future__ import annotations
+
+from tap_callrecords.vendors.base import Vendor
+from tap_callrecords.vendors.voiso import VOISO
+
+VENDORS: tuple[Vendor, ...] = (VOISO,)

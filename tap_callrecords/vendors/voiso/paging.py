@@ -1,0 +1,52 @@
+"""Voiso paging: ``page`` within a chain of at most 10,000 records, ``search_token`` across chains."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk.pagination import BaseAPIPaginator
+
+from tap_callrecords.core.rest import parsed_body
+
+if t.TYPE_CHECKING:
+    import requests
+
+CHAIN_CAP = 10_000
+
+
+class ChainPage(t.NamedTuple):
+    """Where the next request reads: a chain (its ``search_token``) and a page in it."""
+
+    search_token: str | None
+    page: int
+
+
+class SearchTokenPaginator(BaseAPIPaginator[ChainPage]):
+    """Pages through a chain, then follows the newest ``search_token`` until it is null.
+
+    The docs show the token on "a" reply of a full chain without saying which; the
+    newest non-null token seen in the chain is used, so either reading works. A chain
+    ends on a short or empty page, or when it has served 10,000 records.
+    """
+
+    def __init__(self, per_page: int) -> None:
+        super().__init__(ChainPage(None, 1))
+        self.per_page = per_page
+        self._next_chain_token: str | None = None
+
+    def get_next(self, response: requests.Response) -> ChainPage | None:
+        body = parsed_body(response)
+        current = t.cast("ChainPage", self.current_value)
+        token = body.get("search_token")
+        if token and token != current.search_token:
+            self._next_chain_token = token
+        served = len(body.get("records") or [])
+        chain_exhausted = served < self.per_page or current.page * self.per_page >= CHAIN_CAP
+        if not chain_exhausted:
+            return ChainPage(current.search_token, current.page + 1)
+        next_token, self._next_chain_token = self._next_chain_token, None
+        return ChainPage(next_token, 1) if next_token else None
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """An empty page may still carry a token to the next chain; ``get_next`` decides."""
+        return True

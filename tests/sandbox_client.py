@@ -1,0 +1,96 @@
+"""Start the sandbox as a real process and drive its admin API; build tap configs for it.
+
+Shared by the tests, the demo and the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Per vendor: the tap settings object pointing at the sandbox.
+VENDOR_SETTINGS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "voiso": lambda url: {"api_key": "sandbox-voiso-key", "api_url": f"{url}/voiso"},
+}
+
+#: Per vendor: sandbox options for a benchmark data set of ``count`` records.
+BENCHMARK_DATA: dict[str, Callable[[int], dict[str, Any]]] = {
+    "voiso": lambda count: {
+        "count": count, "start": "2024-07-01T00:00:00+00:00", "end": "2024-07-31T00:00:00+00:00",
+    },
+}
+
+
+def vendor_config(url: str, vendor: str, options: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A tap config that syncs exactly the sandbox data set described by ``options``."""
+    config: dict[str, Any] = {
+        "start_date": options["start"],
+        "end_date": options["end"],
+        vendor: VENDOR_SETTINGS[vendor](url),
+    }
+    config.update(overrides)
+    return config
+
+
+class SandboxProcess:
+    """``python -m tap_callrecords.sandbox`` on a free port, for the life of a ``with``."""
+
+    def __init__(self, *configure: dict[str, Any]) -> None:
+        self._configure = configure
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def __enter__(self) -> SandboxProcess:
+        command = [sys.executable, "-m", "tap_callrecords.sandbox", "--port", "0"]
+        for options in self._configure:
+            command += ["--configure", json.dumps(options)]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("READY "):
+            self.process.kill()
+            raise RuntimeError(f"sandbox did not start: {line!r}")
+        self.url = line.split(" ", 1)[1]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def admin(self, action: str, payload: dict[str, Any] | None = None) -> Any:
+        """Call ``/_sandbox/<action>``."""
+        data = json.dumps(payload or {}).encode()
+        request = urllib.request.Request(f"{self.url}/_sandbox/{action}", data=data,
+                                         method="POST" if payload is not None or action != "stats"
+                                         else "GET")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def reset(self) -> None:
+        self.admin("reset", {})
+
+    def configure(self, vendor: str, **options: Any) -> dict[str, Any]:
+        self.admin("configure", {"vendor": vendor, **options})
+        return options
+
+    def configure_benchmark(self, vendor: str, count: int) -> dict[str, Any]:
+        return self.configure(vendor, **BENCHMARK_DATA[vendor](count))
+
+    def faults(self, vendor: str, *faults: dict[str, Any]) -> None:
+        self.admin("faults", {"vendor": vendor, "faults": list(faults)})
+
+    def add_records(self, vendor: str, *records: dict[str, Any]) -> None:
+        self.admin("records", {"vendor": vendor, "records": list(records)})
+
+    def stats(self) -> dict[str, Any]:
+        request = urllib.request.Request(f"{self.url}/_sandbox/stats", method="GET")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
