@@ -7,6 +7,7 @@ compares bookmarks as strings).
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 UTC = timezone.utc
@@ -34,7 +35,24 @@ def iso_to_utc_iso(value: str | None) -> str | None:
     """Normalise an ISO 8601 timestamp with any offset to the tap's UTC form."""
     if not value:
         return None
-    return to_utc_iso(parse_iso_datetime(value))
+    try:  # the common case, with an explicit offset, in one C call chain
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = parse_iso_datetime(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@functools.lru_cache(maxsize=100_000)
+def _hms_text_to_seconds(value: str) -> int | None:
+    seconds = 0
+    try:
+        for part in value.split(":"):
+            seconds = seconds * 60 + int(part)
+    except ValueError:
+        return None
+    return seconds
 
 
 def hms_to_seconds(value: str | int | None) -> int | None:
@@ -43,11 +61,6 @@ def hms_to_seconds(value: str | int | None) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    parts = value.split(":")
-    try:
-        seconds = 0
-        for part in parts:
-            seconds = seconds * 60 + int(part)
-    except ValueError:
-        return None
-    return seconds
+    # Durations repeat a lot and are bounded (one value per second of a day), so a
+    # cache turns most conversions into one lookup without growing with the sync.
+    return _hms_text_to_seconds(value)

@@ -23,9 +23,11 @@ def mix(value: int) -> int:
 
 def uuid_for(seed: int, index: int) -> str:
     """A stable UUID-shaped id for record ``index``."""
-    high, low = mix(seed * 7919 + index * 2 + 1), mix(seed * 7919 + index * 2 + 2)
-    text = f"{high:016x}{low:016x}"
-    return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-a{text[17:20]}-{text[20:32]}"
+    scrambled = (index * 0x9E3779B97F4A7C15 + seed) & MASK64
+    return (
+        f"{scrambled >> 32:08x}-{(scrambled >> 16) & 0xFFFF:04x}-4{scrambled & 0xFFF:03x}-"
+        f"a{seed & 0xFFF:03x}-{index:012x}"
+    )
 
 
 @dataclass(frozen=True)

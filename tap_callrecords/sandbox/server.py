@@ -216,6 +216,12 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Buffered writes and no Nagle delay: headers and body leave together, at once.
+        wbufsize = 1 << 16
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the tests read statistics, not access logs."""
@@ -252,6 +258,7 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 with sandbox.lock:
                     stats.record(request.path, 0)
                 self.close_connection = True
+                self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             response = (fault_response(fault) if fault else None) or vendor.handle(request)

@@ -17,6 +17,7 @@ from tap_callrecords.sandbox.data import SyntheticTimeline, mix, uuid_for
 from tap_callrecords.sandbox.server import Request, Response, VendorAPI, json_response
 
 CHAIN_CAP = 10_000
+POOL_SIZE = 1024
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CALL_TYPES = ("inbound", "outbound", "dialer", "click_to_call", "queue_callback")
 DISPOSITIONS = ("answered", "no_answer", "busy", "failed", "voicemail")
@@ -66,12 +67,32 @@ class VoisoAPI(VendorAPI):
         )
         self.account_tz = timezone(timedelta(minutes=int(o["account_offset_minutes"])))
         self.filter_tz = timezone.utc if o["filter_timezone"] == "utc" else self.account_tz
+        offset_minutes = int(o["account_offset_minutes"])
+        self.offset_ms = offset_minutes * 60_000
+        sign = "-" if offset_minutes < 0 else "+"
+        self.offset_text = f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
+        self.day_text: dict[int, str] = {}
+        self.pool = [self._pooled_body(mix(self.timeline.seed * 1_000_003 + i)) for i in range(POOL_SIZE)]
 
     def record(self, index: int) -> dict[str, Any]:
-        """Record ``index`` of the synthetic data set."""
-        seed = self.timeline.seed
-        h = mix(seed * 1_000_003 + index)
-        moment = datetime.fromtimestamp(self.timeline.epoch_ms(index) / 1000, self.account_tz)
+        """Record ``index`` of the synthetic data set: a pooled body, its own id and time."""
+        body = self.pool[mix(self.timeline.seed + index) % POOL_SIZE]
+        local_ms = self.timeline.epoch_ms(index) + self.offset_ms
+        day, ms_of_day = divmod(local_ms, 86_400_000)
+        day_text = self.day_text.get(day)
+        if day_text is None:
+            day_text = self.day_text[day] = (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+        seconds, millis = divmod(ms_of_day, 1000)
+        minutes, second = divmod(seconds, 60)
+        hour, minute = divmod(minutes, 60)
+        return {
+            **body,
+            "uuid": uuid_for(self.timeline.seed, index),
+            "timestamp": f"{day_text}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}{self.offset_text}",
+        }
+
+    def _pooled_body(self, h: int) -> dict[str, Any]:
+        """One of ``POOL_SIZE`` varied record bodies (all fields but id and time)."""
         kind = h % 20
         record: dict[str, Any] = {
             "agent": AGENTS[h % len(AGENTS)],
@@ -80,8 +101,6 @@ class VoisoAPI(VendorAPI):
             "duration": _hms((h >> 16) % 1800),
             "queue": None if kind % 3 else "Support",
             "to": f"3120{(h >> 24) % 10_000_000:07d}",
-            "timestamp": moment.isoformat(timespec="milliseconds"),
-            "uuid": uuid_for(seed, index),
             "wrapup_code": f"{(h >> 32) % 2000:04d}",
             "type": CALL_TYPES[kind % len(CALL_TYPES)],
             "agent_id": 50000 + (h >> 40) % 9000,
