@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.sandbox_client import SandboxProcess, vendor_config  # noqa: E402
+from tests.sandbox_client import SandboxProcess  # noqa: E402
 
 
 @dataclass
@@ -81,8 +81,7 @@ def main() -> None:
                 ("SDK default pipeline", baseline, args.baseline_records or args.records),
             ):
                 sandbox.reset()
-                options = sandbox.configure_benchmark(vendor, count)
-                config = vendor_config(sandbox.url, vendor, options)
+                config = sandbox.configure_benchmark(vendor, count)
                 result = run_tap(command, config, Path(tmp))
                 if result.records != count:
                     raise SystemExit(f"{vendor}/{label}: expected {count} records, got {result.records}")

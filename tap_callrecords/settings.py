@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from tap_callrecords.core.convert import parse_iso_datetime
 
@@ -35,7 +36,7 @@ def check_number_range(name: str, value: t.Any, lowest: float) -> str | None:
     """A message if ``value`` is set but is not a number above ``lowest``."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= lowest:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal) or value <= lowest:
         return f"{name} is {value!r}; it must be a number greater than {lowest:g}."
     return None
 

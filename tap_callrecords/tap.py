@@ -91,14 +91,17 @@ class TapCallRecords(Tap):
         if session is None:
             vendor_config = self.config[stream.vendor]
             config = self.config
+            policy = RetryPolicy(
+                max_tries=int(config.get("max_retries", 8)),
+                initial_wait=float(config.get("retry_initial_wait_seconds", 1.0)),
+                max_retry_after=float(config.get("max_retry_after_seconds", 900)),
+            )
             session = VendorSession(
-                authenticator=type(stream).build_authenticator(vendor_config),
-                rate_limiter=RequestRateLimiter(vendor_config.get("max_requests_per_second")),
-                retry_policy=RetryPolicy(
-                    max_tries=int(config.get("max_retries", 8)),
-                    initial_wait=float(config.get("retry_initial_wait_seconds", 1.0)),
-                    max_retry_after=float(config.get("max_retry_after_seconds", 900)),
+                authenticator=type(stream).build_authenticator(
+                    vendor_config, policy=policy, timeout=stream.timeout
                 ),
+                rate_limiter=RequestRateLimiter(vendor_config.get("max_requests_per_second")),
+                retry_policy=policy,
             )
             self._vendor_sessions[stream.vendor] = session
         return session

@@ -9,31 +9,19 @@ import json
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tap_callrecords.sandbox.vendors import VENDOR_APIS
+
 ROOT = Path(__file__).resolve().parent.parent
-
-#: Per vendor: the tap settings object pointing at the sandbox.
-VENDOR_SETTINGS: dict[str, Callable[[str], dict[str, Any]]] = {
-    "voiso": lambda url: {"api_key": "sandbox-voiso-key", "api_url": f"{url}/voiso"},
-}
-
-#: Per vendor: sandbox options for a benchmark data set of ``count`` records.
-BENCHMARK_DATA: dict[str, Callable[[int], dict[str, Any]]] = {
-    "voiso": lambda count: {
-        "count": count, "start": "2024-07-01T00:00:00+00:00", "end": "2024-07-31T00:00:00+00:00",
-    },
-}
-
 
 def vendor_config(url: str, vendor: str, options: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     """A tap config that syncs exactly the sandbox data set described by ``options``."""
     config: dict[str, Any] = {
         "start_date": options["start"],
         "end_date": options["end"],
-        vendor: VENDOR_SETTINGS[vendor](url),
+        vendor: VENDOR_APIS[vendor].tap_settings(url),  # type: ignore[attr-defined]
     }
     config.update(overrides)
     return config
@@ -82,7 +70,12 @@ class SandboxProcess:
         return options
 
     def configure_benchmark(self, vendor: str, count: int) -> dict[str, Any]:
-        return self.configure(vendor, **BENCHMARK_DATA[vendor](count))
+        """Load a benchmark data set; return the tap config that syncs all of it."""
+        options, settings = VENDOR_APIS[vendor].benchmark_options(count)  # type: ignore[attr-defined]
+        self.configure(vendor, **options)
+        config = vendor_config(self.url, vendor, options)
+        config[vendor].update(settings)
+        return config
 
     def faults(self, vendor: str, *faults: dict[str, Any]) -> None:
         self.admin("faults", {"vendor": vendor, "faults": list(faults)})

@@ -7,9 +7,18 @@ instance per vendor settings object instead (see ``TapCallRecords.vendor_session
 
 from __future__ import annotations
 
+import threading
+import time
+import typing as t
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+from singer_sdk.exceptions import RetriableAPIError
+
+from tap_callrecords.core.errors import VendorAuthError
+from tap_callrecords.core.redact import SECRETS
+from tap_callrecords.core.retry import RetryPolicy, retrying
 
 
 class QueryParamAuth(requests.auth.AuthBase):
@@ -29,3 +38,111 @@ class QueryParamAuth(requests.auth.AuthBase):
         query.insert(0, (self.param, self.value))
         request.url = urlunsplit(parts._replace(query=urlencode(query)))
         return request
+
+
+class RenewableTokenAuth(requests.auth.AuthBase):
+    """A short-lived bearer token, fetched on first use, renewed before expiry and on 401.
+
+    Subclasses implement :meth:`fetch_token` (one HTTP call to the vendor's token or
+    login endpoint). Fetches go through the same retry policy as data requests; a
+    rejected login is one clear :class:`VendorAuthError` naming the settings to check.
+    Every token is registered as a secret, so it is masked wherever it might be printed.
+    """
+
+    #: Renew this long before the vendor's stated expiry.
+    renew_margin = timedelta(seconds=60)
+    #: ``Authorization`` value prefix; ``""`` sends the bare token.
+    scheme = "Bearer"
+
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        credential_settings: tuple[str, ...],
+        policy: RetryPolicy,
+        timeout: float,
+    ) -> None:
+        self.vendor = vendor
+        self.credential_settings = credential_settings
+        self.timeout = timeout
+        self.http = requests.Session()
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._uses = 0
+        self._lock = threading.Lock()
+        self._fetch = retrying(self._fetch_checked, policy=policy, vendor=vendor, what="the token request")
+
+    def fetch_token(self) -> tuple[str, float]:
+        """Ask the vendor for a token; return it and its lifetime in seconds."""
+        raise NotImplementedError
+
+    def check_token_response(self, response: requests.Response) -> None:
+        """Raise for a token endpoint failure: retriable, or fatal naming the settings."""
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise RetriableAPIError(
+                f"{self.vendor}: HTTP {status} from the token endpoint", response
+            )
+        if status >= 400:
+            settings = ", ".join(self.credential_settings)
+            raise VendorAuthError(
+                f"{self.vendor} rejected the credentials (HTTP {status} from its token endpoint); "
+                f"check {settings}."
+            )
+
+    def _fetch_checked(self) -> tuple[str, float]:
+        return self.fetch_token()
+
+    def token(self) -> str:
+        """A token valid for at least ``renew_margin``."""
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._expires_at:
+                token, lifetime = self._fetch()
+                SECRETS.add(token)
+                self._token = token
+                self._expires_at = time.monotonic() + max(0.0, lifetime - self.renew_margin.total_seconds())
+                self._uses = 0
+            self._uses += 1
+            return self._token
+
+    def invalidate(self) -> bool:
+        """Forget the token after a 401; ``False`` if a fresh token was already refused."""
+        with self._lock:
+            refused_fresh = self._uses <= 1
+            self._token = None
+            return not refused_fresh
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self.token()
+        request.headers["Authorization"] = f"{self.scheme} {token}" if self.scheme else token
+        return request
+
+
+class ClientCredentialsAuth(RenewableTokenAuth):
+    """OAuth 2 client credentials: HTTP Basic ``client_id:client_secret`` and a form body.
+
+    Serves Zoom's ``account_credentials`` grant and Talkdesk's ``client_credentials``.
+    """
+
+    def __init__(
+        self, *, token_url: str, client_id: str, client_secret: str, form: dict[str, str], **kwargs: t.Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.token_url = token_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.form = form
+
+    def fetch_token(self) -> tuple[str, float]:
+        response = self.http.post(
+            self.token_url,
+            data=self.form,
+            auth=(self.client_id, self.client_secret),
+            timeout=self.timeout,
+        )
+        self.check_token_response(response)
+        try:
+            body = response.json()
+            return str(body["access_token"]), float(body.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            raise RetriableAPIError(f"{self.vendor}: malformed token response", response) from None

@@ -17,7 +17,6 @@ its API: path, keys, paging, query parameters and record conversion.
 
 from __future__ import annotations
 
-import functools
 import typing as t
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
 
-import backoff
 import msgspec
 import requests
 from singer_sdk import RESTStream
@@ -37,22 +35,13 @@ from tap_callrecords.core.errors import VendorAPIError, VendorAuthError
 from tap_callrecords.core.output import DirectRecordWriter
 from tap_callrecords.core.ratelimit import RequestRateLimiter
 from tap_callrecords.core.redact import redact
-from tap_callrecords.core.retry import RetryPolicy
+from tap_callrecords.core.retry import RetryPolicy, describe_failure, retrying
 from tap_callrecords.core.state import advance_bookmark, read_bookmark
 from tap_callrecords.core.windows import Window, iter_windows, sync_range
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
     from singer_sdk.helpers.types import Context
-
-RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
-    RetriableAPIError,
-    ConnectionResetError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 
 _JSON = msgspec.json.Decoder()
 
@@ -69,17 +58,6 @@ class VendorSession:
 def parsed_body(response: requests.Response) -> t.Any:
     """The decoded JSON body, parsed once while the response was validated."""
     return response.__dict__["parsed_body"]
-
-
-def describe_failure(exc: BaseException) -> str:
-    """A short, secret-free description of a failed request."""
-    if isinstance(exc, RetriableAPIError):
-        return str(exc)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "the request timed out"
-    if isinstance(exc, requests.exceptions.ConnectionError | ConnectionResetError):
-        return "the connection failed or was dropped"
-    return redact(f"{type(exc).__name__}: {exc}")
 
 
 class CallRecordsStream(RESTStream[t.Any]):
@@ -132,8 +110,14 @@ class CallRecordsStream(RESTStream[t.Any]):
         return self.session.authenticator
 
     @classmethod
-    def build_authenticator(cls, vendor_config: t.Mapping[str, t.Any]) -> requests.auth.AuthBase:
-        """Create the vendor's authenticator; called once per vendor configuration."""
+    def build_authenticator(
+        cls, vendor_config: t.Mapping[str, t.Any], *, policy: RetryPolicy, timeout: float
+    ) -> requests.auth.AuthBase:
+        """Create the vendor's authenticator; called once per vendor configuration.
+
+        Token-based vendors pass ``policy`` and ``timeout`` to a
+        :class:`~tap_callrecords.core.auth.RenewableTokenAuth`.
+        """
         raise NotImplementedError
 
     @property
@@ -145,27 +129,8 @@ class CallRecordsStream(RESTStream[t.Any]):
 
     def request_decorator(self, func: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
         """Retry transient failures; past the budget, raise one clear error."""
-        policy = self.session.retry_policy
-        retrying = backoff.on_exception(
-            functools.partial(policy.waits, self.vendor_label),
-            RETRIABLE_ERRORS,
-            max_tries=policy.max_tries,
-            jitter=None,  # the policy jitters exponential waits and pads Retry-After itself
-            on_backoff=self.backoff_handler,
-            logger=None,  # its default message quotes the exception, URL included
-        )(func)
-
-        @functools.wraps(func)
-        def call(*args: t.Any, **kwargs: t.Any) -> requests.Response:
-            try:
-                return retrying(*args, **kwargs)
-            except RETRIABLE_ERRORS as exc:
-                raise VendorAPIError(
-                    f"{self.vendor_label}: giving up on {self.path} after {policy.max_tries} "
-                    f"attempts: {describe_failure(exc)}"
-                ) from None
-
-        return call
+        return retrying(func, policy=self.session.retry_policy, vendor=self.vendor_label,
+                        what=self.path or "", on_backoff=self.backoff_handler)
 
     def backoff_handler(self, details: Details) -> None:
         """Log each retry without the request URL (it can carry credentials)."""

@@ -7,17 +7,44 @@ exception it caught.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
-from collections.abc import Generator
+import typing as t
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+import backoff
 import requests
+from singer_sdk.exceptions import RetriableAPIError
 
 from tap_callrecords.core.convert import parse_iso_datetime
-from tap_callrecords.core.errors import RateLimitExhausted
+from tap_callrecords.core.errors import RateLimitExhausted, VendorAPIError
+from tap_callrecords.core.redact import redact
+
+RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
+    RetriableAPIError,
+    ConnectionResetError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+_T = t.TypeVar("_T")
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short, secret-free description of a failed request."""
+    if isinstance(exc, RetriableAPIError):
+        return str(exc)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "the request timed out"
+    if isinstance(exc, requests.exceptions.ConnectionError | ConnectionResetError):
+        return "the connection failed or was dropped"
+    return redact(f"{type(exc).__name__}: {exc}")
 
 
 def retry_after_seconds(response: requests.Response | None, now: float | None = None) -> float | None:
@@ -84,3 +111,34 @@ class RetryPolicy:
                 wait = self.exponential_wait(attempt)
             attempt += 1
             exception = yield wait
+
+
+def retrying(
+    func: Callable[..., _T],
+    *,
+    policy: RetryPolicy,
+    vendor: str,
+    what: str,
+    on_backoff: Callable[[t.Any], None] | None = None,
+) -> Callable[..., _T]:
+    """Wrap ``func`` with the retry policy; past the budget, one clear :class:`VendorAPIError`."""
+    retried = backoff.on_exception(
+        functools.partial(policy.waits, vendor),
+        RETRIABLE_ERRORS,
+        max_tries=policy.max_tries,
+        jitter=None,  # the policy jitters exponential waits and pads Retry-After itself
+        on_backoff=on_backoff,
+        logger=None,  # its default message quotes the exception, URL included
+    )(func)
+
+    @functools.wraps(func)
+    def call(*args: t.Any, **kwargs: t.Any) -> _T:
+        try:
+            return retried(*args, **kwargs)
+        except RETRIABLE_ERRORS as exc:
+            raise VendorAPIError(
+                f"{vendor}: giving up on {what} after {policy.max_tries} attempts: "
+                f"{describe_failure(exc)}"
+            ) from None
+
+    return call

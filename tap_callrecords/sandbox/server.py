@@ -11,7 +11,8 @@ Vendor APIs are mounted under ``/<vendor>/`` (so ``voiso.api_url`` becomes
   with any of ``status``, ``retry_after`` (header value as given),
   ``retry_after_http_date_in`` / ``retry_after_iso_in`` (seconds from now),
   ``body`` (JSON), ``drop`` (close the connection), ``malformed`` (truncated JSON),
-  ``delay`` (seconds before answering), ``path`` (only requests under this path).
+  ``delay`` (seconds before answering), ``path`` (only requests under this path),
+  ``after`` (let this many matching requests through first).
 - ``POST /_sandbox/records`` ``{"vendor": ..., "records": [...]}``: add records.
 - ``GET /_sandbox/stats``: per vendor, request count, status counts and the most
   requests seen in any one second.
@@ -86,6 +87,18 @@ class VendorAPI:
 
     prefix: str = ""
 
+    @classmethod
+    def tap_settings(cls, base_url: str) -> dict[str, Any]:
+        """The tap's settings object for this vendor, pointed at this sandbox."""
+        raise NotImplementedError
+
+    @classmethod
+    def benchmark_options(cls, count: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Sandbox options for a benchmark data set of ``count`` records (with ``start``
+        and ``end``), and any vendor settings the benchmark run needs on top of
+        :meth:`tap_settings`."""
+        raise NotImplementedError
+
     def reset(self) -> None:
         """Back to the default data set and behaviour."""
 
@@ -94,6 +107,10 @@ class VendorAPI:
 
     def add_records(self, records: list[dict[str, Any]]) -> None:
         """Add records to the data set."""
+
+    def counters(self) -> dict[str, Any]:
+        """Vendor-specific observations for the stats endpoint (e.g. chains followed)."""
+        return {}
 
     def is_data_request(self, request: Request) -> bool:
         """Whether faults apply to this request (token endpoints are exempt by default)."""
@@ -152,16 +169,22 @@ class Sandbox:
                 vendor.reset()
 
     def next_fault(self, vendor: str, request: Request) -> dict[str, Any] | None:
+        """The first due fault for this request; every queued fault's ``after`` counts down."""
         with self.lock:
             queue = self.faults.get(vendor) or []
-            for position, fault in enumerate(queue):
+            chosen = None
+            for fault in queue:
                 if fault.get("path") and not request.path.startswith(fault["path"]):
                     continue
-                fault["repeat"] = int(fault.get("repeat", 1)) - 1
-                if fault["repeat"] <= 0:
-                    queue.pop(position)
-                return fault
-        return None
+                if int(fault.get("after", 0)) > 0:
+                    fault["after"] = int(fault["after"]) - 1
+                elif chosen is None:
+                    chosen = fault
+            if chosen is not None:
+                chosen["repeat"] = int(chosen.get("repeat", 1)) - 1
+                if chosen["repeat"] <= 0:
+                    queue.remove(chosen)
+            return chosen
 
     def admin(self, request: Request) -> Response:
         action = request.path.strip("/")
@@ -175,7 +198,11 @@ class Sandbox:
             return json_response(200, {"ok": True})
         if action == "stats":
             with self.lock:
-                return json_response(200, {k: v.as_dict() for k, v in self.stats.items()})
+                stats = {name: {**VendorStats().as_dict(), "vendor": api.counters()}
+                         for name, api in self.vendors.items()}
+                for name, vendor_stats in self.stats.items():
+                    stats[name].update(vendor_stats.as_dict())
+                return json_response(200, stats)
         if vendor is None:
             return json_response(400, {"error": f"unknown vendor {vendor_name!r}"})
         if action == "configure":

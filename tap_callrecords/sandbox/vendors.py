@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from tap_callrecords.sandbox.server import VendorAPI
+from tap_callrecords.sandbox.smartflo import SmartfloAPI
 from tap_callrecords.sandbox.voiso import VoisoAPI
+from tap_callrecords.sandbox.zoom import ZoomAPI
 
-VENDOR_APIS: dict[str, Callable[[], VendorAPI]] = {
+VENDOR_APIS: dict[str, type[VendorAPI]] = {
     "voiso": VoisoAPI,
+    "smartflo": SmartfloAPI,
+    "zoom": ZoomAPI,
 }

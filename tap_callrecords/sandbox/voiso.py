@@ -42,12 +42,21 @@ class VoisoAPI(VendorAPI):
 
     prefix = "voiso"
 
+    @classmethod
+    def tap_settings(cls, base_url: str) -> dict[str, Any]:
+        return {"api_key": DEFAULTS["api_key"], "api_url": f"{base_url}/voiso"}
+
+    @classmethod
+    def benchmark_options(cls, count: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"count": count, "start": DEFAULTS["start"], "end": DEFAULTS["end"]}, {}
+
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
         self.options = dict(DEFAULTS)
         self.extra: list[dict[str, Any]] = []
+        self.chains_started = 0
         self._rebuild()
 
     def configure(self, options: dict[str, Any]) -> None:
@@ -56,6 +65,9 @@ class VoisoAPI(VendorAPI):
 
     def add_records(self, records: list[dict[str, Any]]) -> None:
         self.extra.extend(records)
+
+    def counters(self) -> dict[str, Any]:
+        return {"search_token_chains": self.chains_started}
 
     def _rebuild(self) -> None:
         o = self.options
@@ -154,6 +166,8 @@ class VoisoAPI(VendorAPI):
             chain_start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
         except ValueError:
             return json_response(422, {"errors": {"search_token": ["is invalid"]}})
+        if token and page == 1:
+            self.chains_started += 1
         chain_end = min(chain_start + CHAIN_CAP, total)
         first = chain_start + (page - 1) * per_page
         last = min(first + per_page, chain_end)

@@ -7,6 +7,8 @@ object, its streams, and the checks on its settings.
 from __future__ import annotations
 
 from tap_callrecords.vendors.base import Vendor
+from tap_callrecords.vendors.smartflo import SMARTFLO
 from tap_callrecords.vendors.voiso import VOISO
+from tap_callrecords.vendors.zoom import ZOOM
 
-VENDORS: tuple[Vendor, ...] = (VOISO,)
+VENDORS: tuple[Vendor, ...] = (VOISO, SMARTFLO, ZOOM)

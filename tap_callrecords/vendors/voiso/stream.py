@@ -61,7 +61,9 @@ class VoisoCdrStream(CallRecordsStream):
         return timedelta(days=int(self.vendor_config.get("window_days", 7)))
 
     @classmethod
-    def build_authenticator(cls, vendor_config: Mapping[str, t.Any]) -> requests.auth.AuthBase:
+    def build_authenticator(
+        cls, vendor_config: Mapping[str, t.Any], **_: t.Any
+    ) -> requests.auth.AuthBase:
         """The API key travels in the query string as ``key``."""
         return QueryParamAuth("key", vendor_config["api_key"])
 

@@ -1,0 +1,116 @@
+"""Shared fixtures: one sandbox process for the session, reset before each test, and a
+helper that runs the tap as a real subprocess (the way Meltano and users run it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sandbox_client import ROOT, SandboxProcess
+
+
+@pytest.fixture(scope="session")
+def sandbox_process() -> Iterator[SandboxProcess]:
+    with SandboxProcess() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(sandbox_process: SandboxProcess) -> SandboxProcess:
+    sandbox_process.reset()
+    return sandbox_process
+
+
+@dataclass
+class TapRun:
+    """What one tap process printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    def records(self, stream: str | None = None) -> list[dict[str, Any]]:
+        return [
+            m["record"]
+            for m in self.messages
+            if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
+        ]
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def final_state(self) -> dict[str, Any]:
+        return self.states[-1]
+
+    def schemas(self) -> dict[str, dict[str, Any]]:
+        return {m["stream"]: m["schema"] for m in self.messages if m["type"] == "SCHEMA"}
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if "tap-callrecords: error:" in line]
+
+
+def tap_command() -> list[str]:
+    return [sys.executable, "-m", "tap_callrecords"]
+
+
+def write_json(path: Path, value: Any) -> Path:
+    path.write_text(json.dumps(value))
+    return path
+
+
+@pytest.fixture
+def run_tap(tmp_path: Path):
+    """Run the tap with a config (and optionally a state) and capture everything."""
+    counter = {"n": 0}
+
+    def run(config: dict[str, Any], state: dict[str, Any] | None = None,
+            env: dict[str, str] | None = None, timeout: float = 300) -> TapRun:
+        counter["n"] += 1
+        args = [*tap_command(), "--config", str(write_json(tmp_path / f"config{counter['n']}.json", config))]
+        if state is not None:
+            args += ["--state", str(write_json(tmp_path / f"state{counter['n']}.json", state))]
+        completed = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                                   env={**os.environ, **(env or {})})
+        return TapRun(completed.returncode, completed.stdout, completed.stderr)
+
+    return run
+
+
+@pytest.fixture
+def run_tap_killed(tmp_path: Path):
+    """Run the tap and SIGKILL it once it has printed ``after_lines`` lines of output."""
+
+    def run(config: dict[str, Any], after_lines: int, state: dict[str, Any] | None = None) -> TapRun:
+        args = [*tap_command(), "--config", str(write_json(tmp_path / "killed-config.json", config))]
+        if state is not None:
+            args += ["--state", str(write_json(tmp_path / "killed-state.json", state))]
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   text=True, cwd=ROOT)
+        assert process.stdout is not None
+        lines: list[str] = []
+        for line in process.stdout:
+            lines.append(line)
+            if len(lines) >= after_lines:
+                process.kill()
+                break
+        process.wait(timeout=30)
+        # A SIGKILL can land mid-line; a real target would drop the torn line too.
+        complete = [line for line in lines if line.endswith("\n")]
+        return TapRun(process.returncode, "".join(complete), "")
+
+    return run
