@@ -6,7 +6,7 @@ what a stream gets when it leaves the SDK's defaults alone.
 
 from __future__ import annotations
 
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.io_base import SingerWriter
 
 from tap_callrecords.tap import TapCallRecords, main

@@ -203,3 +203,47 @@ def test_persistent_fault_ends_with_one_clear_error_and_honest_state(sandbox, ru
     assert len(records) == 500  # 2,000 calls over 28 days: a quarter in the first week
     assert all(r["timestamp"] < first_window_end for r in records)
     assert run.final_state["bookmarks"][STREAM]["replication_key_value"] == first_window_end
+
+
+SECRET_KEY = "SECRET-voiso-KEY-1234abcd"
+
+
+def test_api_key_never_printed_even_at_debug_and_on_errors(sandbox, run_tap):
+    options = configure(sandbox, count=3_000, api_key=SECRET_KEY)
+    debug = {"LOGLEVEL": "DEBUG", "TAP_CALLRECORDS_LOGLEVEL": "DEBUG"}
+    config = vendor_config(sandbox.url, "voiso", options, **FAST_RETRIES)
+    config["voiso"]["api_key"] = SECRET_KEY
+    config["voiso"]["per_page"] = 500
+    sandbox.faults("voiso", {"drop": True}, {"status": 500, "after": 1}, {"malformed": True, "after": 2},
+                   {"status": 429, "after": 3})
+    runs = [run_tap(config, env=debug)]
+
+    wrong = {**config, "voiso": {**config["voiso"], "api_key": "SECRET-wrong-KEY-5678efgh"}}
+    runs.append(run_tap(wrong, env=debug))
+
+    sandbox.faults("voiso", {"status": 500, "repeat": 100})
+    runs.append(run_tap({**config, "max_retries": 2}, env=debug))
+
+    assert runs[0].returncode == 0 and len(runs[0].records(STREAM)) == 3_000
+    assert runs[1].returncode != 0 and runs[2].returncode != 0
+    assert "rejected the credentials (HTTP 401); check voiso.api_key" in runs[1].error_lines[0]
+    assert "HTTP 500" in runs[2].error_lines[0]
+    for run in runs:
+        for text in (run.stdout, run.stderr):
+            assert SECRET_KEY not in text and "SECRET-wrong-KEY-5678efgh" not in text
+            assert "key=SECRET" not in text
+    assert "DEBUG" in runs[0].stderr  # the debug level was really on
+
+
+def test_unauthorized_key_is_one_clear_error(sandbox, run_tap):
+    options = configure(sandbox, count=10)
+    config = vendor_config(sandbox.url, "voiso", options)
+    config["voiso"]["api_key"] = "not-the-key"
+
+    run = run_tap(config)
+
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr
+    assert run.error_lines == [
+        "tap-callrecords: error: Voiso rejected the credentials (HTTP 401); check voiso.api_key."
+    ]

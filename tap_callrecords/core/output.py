@@ -15,7 +15,7 @@ import sys
 import typing as t
 
 import msgspec
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
 if t.TYPE_CHECKING:
@@ -48,7 +48,7 @@ class DirectRecordWriter:
             and not maps[0].flattening_enabled
             and all(stream.mask.values())
         )
-        return cls(stream.name, output) if plain else None
+        return cls(stream.name, t.cast("t.BinaryIO", output)) if plain else None
 
     def write(self, record: dict, time_extracted: str) -> None:
         """Encode and buffer one RECORD message."""

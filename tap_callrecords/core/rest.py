@@ -28,7 +28,8 @@ import msgspec
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.pagination import SinglePagePaginator
 
 from tap_callrecords.core.convert import UTC, parse_iso_datetime, to_utc_iso
 from tap_callrecords.core.errors import VendorAPIError, VendorAuthError
@@ -73,8 +74,6 @@ class CallRecordsStream(RESTStream[t.Any]):
     data_latency: t.ClassVar[timedelta] = timedelta(minutes=5)
     #: Length of one window.
     window_step: t.ClassVar[timedelta] = timedelta(days=1)
-    #: Where window boundaries fall (``None``: counted from the run's start).
-    window_align: t.ClassVar[Callable[[datetime], datetime] | None] = None
     #: Key of the record list in a response body.
     records_key: t.ClassVar[str]
 
@@ -84,7 +83,7 @@ class CallRecordsStream(RESTStream[t.Any]):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     current_window: Window | None = None
-    _direct_writer: DirectRecordWriter | bool | None = None
+    _direct_writer: DirectRecordWriter | None = None
     _extracted_at: str = ""
 
     # -- Configuration -------------------------------------------------------------
@@ -196,7 +195,7 @@ class CallRecordsStream(RESTStream[t.Any]):
         it is sent as soon as that response is parsed; the vendor's latency then overlaps
         the tap's own work. The paginator and retries are the same as the SDK's loop.
         """
-        paginator = self.get_new_paginator()
+        paginator = self.get_new_paginator() or SinglePagePaginator()
         fetch = self.request_decorator(self._request)
         with (
             self.get_http_request_counter() as request_counter,
@@ -291,7 +290,11 @@ class CallRecordsStream(RESTStream[t.Any]):
 
     def windows(self, run: Window) -> Iterable[Window]:
         """The windows of a run; vendors with range limits may shorten ``window_step``."""
-        return iter_windows(run.start, run.end, self.window_step, self.window_align)
+        return iter_windows(run.start, run.end, self.window_step, self.window_origin)
+
+    def window_origin(self, start: datetime) -> datetime:
+        """Where window boundaries are counted from; vendors filtering by day use midnight."""
+        return start
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         """Request window after window, checkpointing the bookmark after each."""
@@ -319,6 +322,11 @@ class CallRecordsStream(RESTStream[t.Any]):
         """Records buffered by the direct writer always precede the STATE that covers them."""
         self._flush_records()
         super()._write_state_message()
+
+    def _abort_sync(self, abort_reason: Exception) -> None:
+        """An aborted run (record limit, SIGTERM) always ends with its last bookmark."""
+        self.state_manager.is_flushed = False
+        super()._abort_sync(abort_reason)
 
     def _flush_records(self) -> None:
         if self._direct_writer is not None:

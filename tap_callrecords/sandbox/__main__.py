@@ -26,8 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     for text in args.configure:
         options = json.loads(text)
         sandbox.vendors[options["vendor"]].configure(options)
-    host, port = server.server_address[:2]
-    print(f"READY http://{host}:{port}", flush=True)
+    print(f"READY http://{args.host}:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
@@ -189,8 +189,8 @@ class Sandbox:
     def admin(self, request: Request) -> Response:
         action = request.path.strip("/")
         payload = request.json() or {}
-        vendor_name = payload.get("vendor")
-        vendor = self.vendors.get(vendor_name) if vendor_name else None
+        vendor_name = str(payload.get("vendor") or "")
+        vendor = self.vendors.get(vendor_name)
         if action == "health":
             return json_response(200, {"ok": True})
         if action == "reset":
@@ -323,7 +323,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
 
 def build_server(
-    host: str, port: int, vendor_factories: dict[str, Callable[[], VendorAPI]]
+    host: str, port: int, vendor_factories: Mapping[str, Callable[[], VendorAPI]]
 ) -> tuple[SandboxHTTPServer, Sandbox]:
     """Create (but do not start) a sandbox server."""
     sandbox = Sandbox({name: factory() for name, factory in vendor_factories.items()})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
@@ -53,7 +53,10 @@ class VoisoCdrStream(CallRecordsStream):
     vendor = "voiso"
     vendor_label = "Voiso"
     credential_settings = ("api_key",)
-    window_align = staticmethod(floor_to_day)
+
+    def window_origin(self, start: datetime) -> datetime:
+        """Windows fall on whole UTC days, so resumed runs ask for the same days."""
+        return floor_to_day(start)
 
     @property
     def window_step(self) -> timedelta:  # type: ignore[override]

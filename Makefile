@@ -1,0 +1,38 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   the main job: sandbox + `meltano run tap-callrecords target-jsonl`, counts per stream
+#   make test   lint, type check and the whole test suite (Meltano end to end included)
+PYTHON ?= python3
+VENV := .venv
+MELTANO_VENV := .venv-meltano
+
+.PHONY: setup test demo bench lint clean
+
+setup: $(VENV)/.installed $(MELTANO_VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(MELTANO_VENV)/.installed:
+	$(PYTHON) -m venv $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MELTANO_VENV)/bin/python -m pip install --quiet 'meltano>=4,<5'
+	touch $@
+
+lint: setup
+	$(VENV)/bin/ruff check tap_callrecords tests bench scripts
+	$(VENV)/bin/mypy tap_callrecords
+
+test: lint
+	MELTANO=$(CURDIR)/$(MELTANO_VENV)/bin/meltano $(VENV)/bin/python -m pytest -q
+
+demo: setup
+	MELTANO=$(CURDIR)/$(MELTANO_VENV)/bin/meltano $(VENV)/bin/python scripts/demo.py
+
+bench: setup
+	$(VENV)/bin/python bench/benchmark.py --records 1000000 --baseline-records 200000
+
+clean:
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano output

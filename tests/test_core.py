@@ -1,0 +1,111 @@
+"""The shared machinery, checked directly: windows, Retry-After, bookmarks, redaction."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta, timezone
+
+import requests
+
+from tap_callrecords.core.auth import QueryParamAuth
+from tap_callrecords.core.convert import hms_to_seconds, iso_to_utc_iso
+from tap_callrecords.core.redact import SECRETS, RedactingStream, redact
+from tap_callrecords.core.retry import RetryPolicy, retry_after_seconds
+from tap_callrecords.core.state import advance_bookmark, read_bookmark
+from tap_callrecords.core.windows import floor_to_day, iter_windows, sync_range
+
+UTC = timezone.utc
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_windows_cover_the_range_without_gaps_or_overlaps_including_empty_ones():
+    start, end = at("2024-07-01T10:30:00+00:00"), at("2024-07-04T06:00:00+00:00")
+    windows = list(iter_windows(start, end, timedelta(days=1), floor_to_day))
+    assert [(w.start.isoformat(), w.end.isoformat()) for w in windows] == [
+        ("2024-07-01T10:30:00+00:00", "2024-07-02T00:00:00+00:00"),
+        ("2024-07-02T00:00:00+00:00", "2024-07-03T00:00:00+00:00"),
+        ("2024-07-03T00:00:00+00:00", "2024-07-04T00:00:00+00:00"),
+        ("2024-07-04T00:00:00+00:00", "2024-07-04T06:00:00+00:00"),
+    ]
+    assert list(iter_windows(end, end, timedelta(days=1))) == []
+
+
+def test_sync_range_applies_lookback_latency_and_start_date():
+    now = at("2024-07-10T12:00:00+00:00")
+    first = sync_range(start_date=at("2024-07-01T00:00:00+00:00"), end_date=None, now=now,
+                       latency=timedelta(minutes=5), bookmark=None, lookback=timedelta(hours=3))
+    assert (first.start, first.end) == (at("2024-07-01T00:00:00+00:00"), at("2024-07-10T11:55:00+00:00"))
+    later = sync_range(start_date=at("2024-07-01T00:00:00+00:00"), end_date=None, now=now,
+                       latency=timedelta(minutes=5), bookmark=at("2024-07-10T10:00:00+00:00"),
+                       lookback=timedelta(hours=3))
+    assert later.start == at("2024-07-10T07:00:00+00:00")
+    clamped = sync_range(start_date=at("2024-07-10T09:00:00+00:00"), end_date=None, now=now,
+                         latency=timedelta(0), bookmark=at("2024-07-10T10:00:00+00:00"),
+                         lookback=timedelta(hours=3))
+    assert clamped.start == at("2024-07-10T09:00:00+00:00")
+
+
+def response_with(retry_after: str | None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 429
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    return response
+
+
+def test_retry_after_as_seconds_http_date_and_iso_date():
+    now = datetime(2024, 7, 1, 12, 0, 0, tzinfo=UTC).timestamp()
+    assert retry_after_seconds(response_with("7"), now=now) == 7
+    assert retry_after_seconds(response_with("Mon, 01 Jul 2024 12:00:30 GMT"), now=now) == 30
+    assert retry_after_seconds(response_with("2024-07-01T14:00:00Z"), now=now) == 7200
+    assert retry_after_seconds(response_with(None), now=now) is None
+    assert retry_after_seconds(response_with("soon"), now=now) is None
+
+
+def test_backoff_is_exponential_with_jitter_and_capped():
+    policy = RetryPolicy(initial_wait=1, max_wait=8)
+    waits = [policy.exponential_wait(attempt) for attempt in range(6)]
+    for attempt, wait in enumerate(waits):
+        ceiling = min(8, 2**attempt)
+        assert ceiling / 2 <= wait <= ceiling
+
+
+def test_bookmark_is_utc_and_never_moves_backwards():
+    state: dict = {}
+    assert advance_bookmark(state, "ts", at("2024-07-02T00:00:00-03:00"))
+    assert state == {"replication_key": "ts", "replication_key_value": "2024-07-02T03:00:00.000000+00:00"}
+    assert not advance_bookmark(state, "ts", at("2024-07-01T00:00:00+00:00"))
+    assert state["replication_key_value"] == "2024-07-02T03:00:00.000000+00:00"
+    assert read_bookmark(state, "other_key") is None
+
+
+def test_conversions():
+    assert iso_to_utc_iso("2024-07-31T12:43:09.000-03:00") == "2024-07-31T15:43:09.000000+00:00"
+    assert iso_to_utc_iso("2024-07-31T12:43:09Z") == "2024-07-31T12:43:09.000000+00:00"
+    assert hms_to_seconds("00:01:19") == 79
+    assert hms_to_seconds("48:16:27") == 173_787
+    assert hms_to_seconds(None) is None
+    assert hms_to_seconds("n/a") is None
+
+
+def test_redaction_masks_registered_secrets_and_credential_shapes():
+    SECRETS.add("s3cr3t-value-xyz")
+    text = redact("GET /cdr?key=abc123&page=2 failed; token s3cr3t-value-xyz; "
+                  "Authorization: Bearer abcdefghijk")
+    assert "s3cr3t-value-xyz" not in text and "abc123" not in text and "abcdefghijk" not in text
+    assert "page=2" in text
+    sink = io.StringIO()
+    stream = RedactingStream(sink)
+    stream.write("split s3cr3t-")
+    stream.write("value-xyz across writes\n")
+    assert "s3cr3t" not in sink.getvalue()
+
+
+def test_query_param_auth_is_idempotent_on_retries():
+    request = requests.Request("GET", "http://h/api?page=1", params={"per_page": 5}).prepare()
+    auth = QueryParamAuth("key", "k1")
+    auth(auth(request))
+    assert request.url == "http://h/api?key=k1&page=1&per_page=5"

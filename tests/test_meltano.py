@@ -1,0 +1,22 @@
+"""`meltano run tap-callrecords target-jsonl` against the sandbox, with the real Meltano
+and target-jsonl that `make setup` / `meltano install` put on this machine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.sandbox_client import ROOT
+
+
+def test_meltano_run_lands_every_record_once(tmp_path):
+    output = tmp_path / "output"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--records", "3000", "--output", str(output)],
+        capture_output=True, text=True, timeout=900, cwd=ROOT,
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "voiso_cdr                       3000         3000      3000 ok" in result.stdout
+    assert "MISMATCH" not in result.stdout
+    assert (output / "voiso_cdr.jsonl").read_text().count("\n") == 3000
