@@ -188,6 +188,7 @@ def test_retry_after_is_honoured(sandbox, run_tap):
 def test_persistent_fault_ends_with_one_clear_error_and_honest_state(sandbox, run_tap):
     options = configure(sandbox, count=2_000)
     config = vendor_config(sandbox.url, "voiso", options, retry_initial_wait_seconds=0.01, max_retries=3)
+    config["voiso"]["window_days"] = 7
     # The first window (one page) succeeds; every request after it fails.
     sandbox.faults("voiso", {"status": 503, "repeat": 1000, "after": 1})
 
@@ -247,3 +248,15 @@ def test_unauthorized_key_is_one_clear_error(sandbox, run_tap):
     assert run.error_lines == [
         "tap-callrecords: error: Voiso rejected the credentials (HTTP 401); check voiso.api_key."
     ]
+
+
+def test_survives_a_request_that_times_out(sandbox, run_tap):
+    options = configure(sandbox, count=1_500)
+    sandbox.faults("voiso", {"delay": 3, "after": 1})
+    config = vendor_config(sandbox.url, "voiso", options, request_timeout_seconds=0.5, **FAST_RETRIES)
+
+    run = run_tap(config)
+
+    assert run.returncode == 0, run.stderr
+    assert len(run.records(STREAM)) == 1_500
+    assert "the request timed out; retrying /api/v2/cdr" in run.stderr

@@ -120,9 +120,9 @@ class CallRecordsStream(RESTStream[t.Any]):
         raise NotImplementedError
 
     @property
-    def timeout(self) -> int:
+    def timeout(self) -> float:  # type: ignore[override]
         """Seconds to wait for a response before retrying."""
-        return int(self.config.get("request_timeout_seconds", 60))
+        return float(self.config.get("request_timeout_seconds", 60))
 
     # -- Requests and retries -------------------------------------------------------
 

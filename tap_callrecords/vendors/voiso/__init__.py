@@ -18,7 +18,7 @@ SETTINGS = th.PropertiesList(
                 description="Voiso cluster URL, e.g. https://cluster2.voiso.com."),
     th.Property("per_page", th.IntegerType, default=1000,
                 description="Records per page, 1-10000."),
-    th.Property("window_days", th.IntegerType, default=7,
+    th.Property("window_days", th.IntegerType, default=14,
                 description="Days per request window (1-31); the bookmark advances per window."),
 )
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import typing as t
 from datetime import datetime, timedelta
+from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
@@ -24,6 +26,10 @@ if t.TYPE_CHECKING:
 
 ONE_DAY = timedelta(days=1)
 SLA_FIELDS = ("time_to_first_response", "time_to_resolution", "time_to_reply")
+#: Every field of the schema, in schema order, all null.
+RECORD_TEMPLATE: dict[str, t.Any] = dict.fromkeys(
+    json.loads((resources.files(schemas) / "voiso_cdr.json").read_text())["properties"]
+)
 
 
 def _number(value: t.Any) -> float | None:
@@ -61,7 +67,7 @@ class VoisoCdrStream(CallRecordsStream):
     @property
     def window_step(self) -> timedelta:  # type: ignore[override]
         """Whole days, as many as ``voiso.window_days``."""
-        return timedelta(days=int(self.vendor_config.get("window_days", 7)))
+        return timedelta(days=int(self.vendor_config.get("window_days", 14)))
 
     @classmethod
     def build_authenticator(
@@ -93,29 +99,28 @@ class VoisoCdrStream(CallRecordsStream):
         return params
 
     def convert_record(self, record: dict) -> dict:
-        """Schema-typed record: UTC ``timestamp``, ``duration`` and SLA times in seconds."""
-        get = record.get
-        sla = get("sla")
-        return {
-            "uuid": record["uuid"],
-            "type": get("type"),
-            "timestamp": iso_to_utc_iso(get("timestamp")),
-            "agent": get("agent"),
-            "agent_id": _integer(get("agent_id")),
-            "from": get("from"),
-            "to": get("to"),
-            "disposition": get("disposition"),
-            "duration": hms_to_seconds(get("duration")),
-            "queue": get("queue"),
-            "wrapup_code": get("wrapup_code"),
-            "cpc": _number(get("cpc")),
-            "sid": get("sid"),
-            "text": get("text"),
-            "related_call": get("related_call"),
-            "template": get("template"),
-            "num_segments": _integer(get("num_segments")),
-            "destination_name": get("destination_name"),
-            "sla": {name: hms_to_seconds(sla.get(name)) for name in SLA_FIELDS}
-            if isinstance(sla, dict)
-            else None,
-        }
+        """Schema-typed record: UTC ``timestamp``, ``duration`` and SLA times in seconds.
+
+        Merging onto a template of all-null fields is the fast path (this runs for every
+        record); a record with keys outside the schema or loosely typed numbers takes
+        the slow path.
+        """
+        out = {**RECORD_TEMPLATE, **record}
+        if len(out) != len(RECORD_TEMPLATE):
+            out = {name: out[name] for name in RECORD_TEMPLATE}
+        out["timestamp"] = iso_to_utc_iso(out["timestamp"])
+        out["duration"] = hms_to_seconds(out["duration"])
+        if type(out["agent_id"]) is not int and out["agent_id"] is not None:
+            out["agent_id"] = _integer(out["agent_id"])
+        if type(out["num_segments"]) is not int and out["num_segments"] is not None:
+            out["num_segments"] = _integer(out["num_segments"])
+        if type(out["cpc"]) is not float and out["cpc"] is not None:
+            out["cpc"] = _number(out["cpc"])
+        sla = out["sla"]
+        if sla is not None:
+            out["sla"] = (
+                {name: hms_to_seconds(sla.get(name)) for name in SLA_FIELDS}
+                if isinstance(sla, dict)
+                else None
+            )
+        return out
