@@ -51,7 +51,9 @@ class TapCallRecords(Tap):
     config_jsonschema = th.PropertiesList(
         *COMMON_SETTINGS.wrapped.values(),
         *(
-            th.Property(vendor.key, vendor.settings,
+            # An ObjectType, not the PropertiesList itself: that one's dict carries its own
+            # "$schema", and jsonschema then validates it without the SDK's default filling.
+            th.Property(vendor.key, th.ObjectType(*vendor.settings.wrapped.values()),
                         description=f"{vendor.label} settings; its streams are synced when set.")
             for vendor in VENDORS
         ),

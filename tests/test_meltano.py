@@ -17,6 +17,7 @@ def test_meltano_run_lands_every_record_once(tmp_path):
     )
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "voiso_cdr                       3000         3000      3000 ok" in result.stdout
     assert "MISMATCH" not in result.stdout
-    assert (output / "voiso_cdr.jsonl").read_text().count("\n") == 3000
+    for stream in ("voiso_cdr", "smartflo_call_records", "zoom_voice_calls"):
+        assert f"{stream:<26} {3000:>9} {3000:>12} {3000:>9} ok" in result.stdout
+        assert (output / f"{stream}.jsonl").read_text().count("\n") == 3000

@@ -74,6 +74,9 @@ class CallRecordsStream(RESTStream[t.Any]):
     data_latency: t.ClassVar[timedelta] = timedelta(minutes=5)
     #: Length of one window.
     window_step: t.ClassVar[timedelta] = timedelta(days=1)
+    #: Where window boundaries fall, e.g. ``staticmethod(floor_to_day)``, so a resumed run
+    #: asks for the same ranges a fresh one would; ``None``: counted from the run's start.
+    window_align: t.ClassVar[staticmethod[[datetime], datetime] | None] = None
     #: Key of the record list in a response body.
     records_key: t.ClassVar[str]
 
@@ -290,11 +293,7 @@ class CallRecordsStream(RESTStream[t.Any]):
 
     def windows(self, run: Window) -> Iterable[Window]:
         """The windows of a run; vendors with range limits may shorten ``window_step``."""
-        return iter_windows(run.start, run.end, self.window_step, self.window_origin)
-
-    def window_origin(self, start: datetime) -> datetime:
-        """Where window boundaries are counted from; vendors filtering by day use midnight."""
-        return start
+        return iter_windows(run.start, run.end, self.window_step, self.window_align)
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         """Request window after window, checkpointing the bookmark after each."""

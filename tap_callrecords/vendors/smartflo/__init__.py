@@ -1,14 +1,82 @@
-"""Tata Smartflo: call detail records (work in progress; see the Smartflo issue)."""
+"""Tata Smartflo: call detail records from ``/v1/call/records``."""
 
 from __future__ import annotations
 
+import typing as t
+from collections.abc import Mapping
+
 from singer_sdk import typing as th
 
+from tap_callrecords.settings import check_int_range, check_number_range
 from tap_callrecords.vendors.base import Vendor
+from tap_callrecords.vendors.smartflo.stream import SmartfloCallRecordsStream
+
+SETTINGS = th.PropertiesList(
+    th.Property("api_token", th.StringType, secret=True,
+                description="Long-lived API token from the Smartflo portal (with or without a "
+                "\"Bearer \" prefix). Set this, or email and password."),
+    th.Property("email", th.StringType,
+                description="Login email; the tap logs in with it and password and renews the "
+                "one-hour token itself."),
+    th.Property("password", th.StringType, secret=True, description="Login password, with email."),
+    th.Property("api_url", th.StringType, default="https://api-smartflo.tatateleservices.com",
+                description="Smartflo API root."),
+    th.Property("page_size", th.IntegerType, default=100,
+                description="Records per page (the API's limit), 1-10000; the API's maximum is "
+                "undocumented."),
+    th.Property("max_requests_per_second", th.NumberType, default=1,
+                description="Cap on requests per second, logins included. Smartflo's limit is "
+                "account-wide, equals the trunk's calls per second and is shared with the "
+                "account's other integrations."),
+    th.Property("window_hours", th.IntegerType, default=1,
+                description="Hours per request window (1-24); the bookmark advances per window."),
+    th.Property("direction", th.StringType, allowed_values=["inbound", "outbound"],
+                description="Only calls in this direction."),
+    th.Property("call_type", th.StringType, allowed_values=["c", "m"],
+                description="Only answered (c) or missed (m) calls."),
+    th.Property("agents", th.ArrayType(th.StringType),
+                description="Only calls of these agents, each as agent|<id>."),
+    th.Property("department", th.ArrayType(th.StringType),
+                description="Only calls of these department ids."),
+    th.Property("did_number", th.StringType, description="Only calls routed from this DID."),
+    th.Property("services", th.StringType,
+                description="Only calls of these services, comma-separated."),
+)
+
+CREDENTIALS_HINT = "set either smartflo.api_token, or smartflo.email and smartflo.password"
+
+
+def validate(config: Mapping[str, t.Any]) -> list[str]:
+    """Smartflo-specific checks: exactly one way to authenticate, sane numbers."""
+    errors: list[str] = []
+    has_token = bool(config.get("api_token"))
+    email, password = bool(config.get("email")), bool(config.get("password"))
+    if has_token and (email or password):
+        errors.append(f"smartflo has both an API token and a login; {CREDENTIALS_HINT}, not both.")
+    elif not has_token and not (email or password):
+        errors.append(f"smartflo has no credentials; {CREDENTIALS_HINT}.")
+    elif not has_token and not email:
+        errors.append("smartflo.email is missing; Tata Smartflo needs it with smartflo.password.")
+    elif not has_token and not password:
+        errors.append("smartflo.password is missing; Tata Smartflo needs it with smartflo.email.")
+    errors.extend(
+        message
+        for message in (
+            check_int_range("smartflo.page_size", config.get("page_size"), 1, 10_000),
+            check_int_range("smartflo.window_hours", config.get("window_hours"), 1, 24),
+            check_number_range("smartflo.max_requests_per_second",
+                               config.get("max_requests_per_second"), 0),
+        )
+        if message
+    )
+    return errors
+
 
 SMARTFLO = Vendor(
     key="smartflo",
     label="Tata Smartflo",
-    settings=th.PropertiesList(th.Property("api_url", th.StringType)),
-    streams=(),
+    settings=SETTINGS,
+    streams=(SmartfloCallRecordsStream,),
+    secret_settings=("api_token", "password"),
+    validate=validate,
 )

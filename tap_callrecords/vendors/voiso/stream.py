@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import typing as t
-from datetime import datetime, timedelta
+from datetime import timedelta
 from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
@@ -59,10 +59,7 @@ class VoisoCdrStream(CallRecordsStream):
     vendor = "voiso"
     vendor_label = "Voiso"
     credential_settings = ("api_key",)
-
-    def window_origin(self, start: datetime) -> datetime:
-        """Windows fall on whole UTC days, so resumed runs ask for the same days."""
-        return floor_to_day(start)
+    window_align = staticmethod(floor_to_day)
 
     @property
     def window_step(self) -> timedelta:  # type: ignore[override]
