@@ -30,10 +30,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
+
+from tap_callrecords.sandbox.data import SyntheticTimeline
 
 JSON_ENCODER = msgspec.json.Encoder()
 
@@ -83,9 +85,20 @@ def json_response(status: int, body: Any, **headers: str) -> Response:
 
 
 class VendorAPI:
-    """Base for a vendor module: its URL prefix and request handling."""
+    """Base for a vendor module: its URL prefix, options, data set and request handling.
+
+    ``defaults`` lists the options the admin API may set; ``count``, ``start``, ``end``
+    and ``seed`` describe the synthetic data set (:attr:`timeline`). Records added
+    through the admin API are kept in :attr:`extra`.
+    """
 
     prefix: str = ""
+    defaults: ClassVar[dict[str, Any]] = {}
+    #: Vendor settings the benchmark run needs on top of :meth:`tap_settings`.
+    benchmark_settings: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self) -> None:
+        self.reset()
 
     @classmethod
     def tap_settings(cls, base_url: str) -> dict[str, Any]:
@@ -94,19 +107,37 @@ class VendorAPI:
 
     @classmethod
     def benchmark_options(cls, count: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Sandbox options for a benchmark data set of ``count`` records (with ``start``
-        and ``end``), and any vendor settings the benchmark run needs on top of
-        :meth:`tap_settings`."""
-        raise NotImplementedError
+        """Sandbox options for a benchmark data set of ``count`` records over the default
+        range, and the vendor settings the benchmark run adds."""
+        return (
+            {"count": count, "start": cls.defaults["start"], "end": cls.defaults["end"]},
+            dict(cls.benchmark_settings),
+        )
 
     def reset(self) -> None:
         """Back to the default data set and behaviour."""
+        self.options = dict(self.defaults)
+        self.extra: list[Any] = []
+        self.rebuild()
 
     def configure(self, options: dict[str, Any]) -> None:
         """Set the data set and behaviour from admin options."""
+        self.options.update({k: v for k, v in options.items() if k in self.defaults})
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Derive the data set from the options; vendors add what they precompute."""
+        o = self.options
+        self.timeline = SyntheticTimeline(
+            count=int(o["count"]),
+            start=datetime.fromisoformat(o["start"]),
+            end=datetime.fromisoformat(o["end"]),
+            seed=int(o.get("seed", 1)),
+        )
 
     def add_records(self, records: list[dict[str, Any]]) -> None:
         """Add records to the data set."""
+        self.extra.extend(records)
 
     def counters(self) -> dict[str, Any]:
         """Vendor-specific observations for the stats endpoint (e.g. chains followed)."""

@@ -20,11 +20,11 @@ import threading
 import time
 from collections import deque
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
-from tap_callrecords.sandbox.data import SyntheticTimeline, mix
+from tap_callrecords.sandbox.data import mix
 from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
 
 IST_SECONDS = 19_800  # UTC+05:30
@@ -66,6 +66,8 @@ class SmartfloAPI(VendorAPI):
     """``POST /v1/auth/login`` and ``GET /v1/call/records``."""
 
     prefix = "smartflo"
+    defaults = DEFAULTS
+    benchmark_settings: ClassVar[dict[str, Any]] = {"max_requests_per_second": 100_000, "page_size": 1000}
 
     @classmethod
     def tap_settings(cls, base_url: str) -> dict[str, Any]:
@@ -73,29 +75,18 @@ class SmartfloAPI(VendorAPI):
         return {"email": DEFAULTS["email"], "password": DEFAULTS["password"],
                 "api_url": f"{base_url}/smartflo", "max_requests_per_second": 1000}
 
-    @classmethod
-    def benchmark_options(cls, count: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        return ({"count": count, "start": DEFAULTS["start"], "end": DEFAULTS["end"]},
-                {"max_requests_per_second": 100_000, "page_size": 1000})
-
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.reset()
+        super().__init__()
 
     def reset(self) -> None:
         with self.lock:
-            self.options = dict(DEFAULTS)
-            self.extra: list[tuple[int, dict[str, Any]]] = []
             self.tokens: dict[str, int | None] = {}
             self.recent: deque[float] = deque()
             self.observed: dict[str, Any] = {"logins": 0, "failed_logins": 0, "expired_token_401s": 0,
                                              "rate_limited": 0, "bearer_prefixed": 0, "bare": 0,
                                              "last_query": None}
-            self._rebuild()
-
-    def configure(self, options: dict[str, Any]) -> None:
-        self.options.update({k: v for k, v in options.items() if k in DEFAULTS})
-        self._rebuild()
+            super().reset()
 
     def add_records(self, records: list[dict[str, Any]]) -> None:
         for record in records:
@@ -110,10 +101,9 @@ class SmartfloAPI(VendorAPI):
 
     # -- Data ---------------------------------------------------------------------------
 
-    def _rebuild(self) -> None:
+    def rebuild(self) -> None:
+        super().rebuild()
         o = self.options
-        self.timeline = SyntheticTimeline(count=int(o["count"]), start=datetime.fromisoformat(o["start"]),
-                                          end=datetime.fromisoformat(o["end"]), seed=int(o["seed"]))
         self.seed = int(o["seed"])
         self.day_text: dict[int, str] = {}
         self.pool = [self._pooled_body(mix(self.seed * 1_000_003 + i)) for i in range(POOL_SIZE)]

@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from tap_callrecords.sandbox.data import SyntheticTimeline, mix, uuid_for
+from tap_callrecords.sandbox.data import mix, uuid_for
 from tap_callrecords.sandbox.server import Request, Response, VendorAPI, json_response
 
 CHAIN_CAP = 10_000
@@ -41,42 +41,22 @@ class VoisoAPI(VendorAPI):
     """``GET /api/v2/cdr``."""
 
     prefix = "voiso"
+    defaults = DEFAULTS
 
     @classmethod
     def tap_settings(cls, base_url: str) -> dict[str, Any]:
         return {"api_key": DEFAULTS["api_key"], "api_url": f"{base_url}/voiso"}
 
-    @classmethod
-    def benchmark_options(cls, count: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        return {"count": count, "start": DEFAULTS["start"], "end": DEFAULTS["end"]}, {}
-
-    def __init__(self) -> None:
-        self.reset()
-
     def reset(self) -> None:
-        self.options = dict(DEFAULTS)
-        self.extra: list[dict[str, Any]] = []
         self.chains_started = 0
-        self._rebuild()
-
-    def configure(self, options: dict[str, Any]) -> None:
-        self.options.update({k: v for k, v in options.items() if k in DEFAULTS})
-        self._rebuild()
-
-    def add_records(self, records: list[dict[str, Any]]) -> None:
-        self.extra.extend(records)
+        super().reset()
 
     def counters(self) -> dict[str, Any]:
         return {"search_token_chains": self.chains_started}
 
-    def _rebuild(self) -> None:
+    def rebuild(self) -> None:
+        super().rebuild()
         o = self.options
-        self.timeline = SyntheticTimeline(
-            count=int(o["count"]),
-            start=datetime.fromisoformat(o["start"]),
-            end=datetime.fromisoformat(o["end"]),
-            seed=int(o["seed"]),
-        )
         self.account_tz = timezone(timedelta(minutes=int(o["account_offset_minutes"])))
         self.filter_tz = timezone.utc if o["filter_timezone"] == "utc" else self.account_tz
         offset_minutes = int(o["account_offset_minutes"])

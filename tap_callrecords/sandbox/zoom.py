@@ -27,10 +27,10 @@ import threading
 import time
 from collections import deque
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
-from tap_callrecords.sandbox.data import SyntheticTimeline, mix, uuid_for
+from tap_callrecords.sandbox.data import mix, uuid_for
 from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
 
 POOL_SIZE = 1024
@@ -83,6 +83,8 @@ class ZoomAPI(VendorAPI):
     """Zoom's token endpoint and ``GET /v2/contact_center/voice_calls``."""
 
     prefix = "zoom"
+    defaults = DEFAULTS
+    benchmark_settings: ClassVar[dict[str, Any]] = {"max_requests_per_second": 100_000}
 
     @classmethod
     def tap_settings(cls, base_url: str) -> dict[str, Any]:
@@ -94,19 +96,11 @@ class ZoomAPI(VendorAPI):
             "oauth_url": f"{base_url}/zoom{TOKEN_PATH}",
         }
 
-    @classmethod
-    def benchmark_options(cls, count: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        # The benchmark measures the tap; Zoom's own 5-10 req/s would be the bottleneck.
-        return ({"count": count, "start": DEFAULTS["start"], "end": DEFAULTS["end"]},
-                {"max_requests_per_second": 100_000})
-
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.reset()
+        super().__init__()
 
     def reset(self) -> None:
-        self.options = dict(DEFAULTS)
-        self.extra: list[dict[str, Any]] = []
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
         self.data_requests = 0
@@ -117,14 +111,7 @@ class ZoomAPI(VendorAPI):
         self.last_filters: dict[str, list[str]] = {}
         self._recent: deque[float] = deque()
         self.data_max_per_second = 0
-        self._rebuild()
-
-    def configure(self, options: dict[str, Any]) -> None:
-        self.options.update({k: v for k, v in options.items() if k in DEFAULTS})
-        self._rebuild()
-
-    def add_records(self, records: list[dict[str, Any]]) -> None:
-        self.extra.extend(records)
+        super().reset()
 
     def counters(self) -> dict[str, Any]:
         return {
@@ -141,14 +128,9 @@ class ZoomAPI(VendorAPI):
         """Faults apply to the voice calls endpoint, not to the token endpoint."""
         return request.path.rstrip("/") != TOKEN_PATH
 
-    def _rebuild(self) -> None:
+    def rebuild(self) -> None:
+        super().rebuild()
         o = self.options
-        self.timeline = SyntheticTimeline(
-            count=int(o["count"]),
-            start=datetime.fromisoformat(o["start"]),
-            end=datetime.fromisoformat(o["end"]),
-            seed=int(o["seed"]),
-        )
         self.account_tz = timezone(timedelta(minutes=int(o["account_offset_minutes"])))
         self.day_text: dict[int, str] = {}
         self.pool = [self._pooled_body(mix(self.timeline.seed * 1_000_003 + i)) for i in range(POOL_SIZE)]
