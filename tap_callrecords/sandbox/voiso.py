@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from tap_callrecords.sandbox.data import mix, uuid_for
-from tap_callrecords.sandbox.server import Request, Response, VendorAPI, json_response
+from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
 
 CHAIN_CAP = 10_000
 POOL_SIZE = 1024
@@ -64,11 +64,13 @@ class VoisoAPI(VendorAPI):
         sign = "-" if offset_minutes < 0 else "+"
         self.offset_text = f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
         self.day_text: dict[int, str] = {}
-        self.pool = [self._pooled_body(mix(self.timeline.seed * 1_000_003 + i)) for i in range(POOL_SIZE)]
+        pool = [self._pooled_body(mix(self.timeline.seed * 1_000_003 + i)) for i in range(POOL_SIZE)]
+        # Each body as the JSON members after the record's own fields, closing brace included.
+        self.pool_json = [JSON_ENCODER.encode(body)[1:] for body in pool]
 
-    def record(self, index: int) -> dict[str, Any]:
-        """Record ``index`` of the synthetic data set: a pooled body, its own id and time."""
-        body = self.pool[mix(self.timeline.seed + index) % POOL_SIZE]
+    def record_json(self, index: int) -> bytes:
+        """Record ``index`` of the synthetic data set, encoded: a pooled body with its own
+        id and time (assembled as bytes, so the sandbox keeps ahead of the tap)."""
         local_ms = self.timeline.epoch_ms(index) + self.offset_ms
         day, ms_of_day = divmod(local_ms, 86_400_000)
         day_text = self.day_text.get(day)
@@ -77,11 +79,11 @@ class VoisoAPI(VendorAPI):
         seconds, millis = divmod(ms_of_day, 1000)
         minutes, second = divmod(seconds, 60)
         hour, minute = divmod(minutes, 60)
-        return {
-            **body,
-            "uuid": uuid_for(self.timeline.seed, index),
-            "timestamp": f"{day_text}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}{self.offset_text}",
-        }
+        head = (
+            f'{{"uuid":"{uuid_for(self.timeline.seed, index)}","timestamp":"{day_text}T'
+            f'{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}{self.offset_text}",'
+        )
+        return head.encode() + self.pool_json[mix(self.timeline.seed + index) % POOL_SIZE]
 
     def _pooled_body(self, h: int) -> dict[str, Any]:
         """One of ``POOL_SIZE`` varied record bodies (all fields but id and time)."""
@@ -151,17 +153,18 @@ class VoisoAPI(VendorAPI):
         chain_end = min(chain_start + CHAIN_CAP, total)
         first = chain_start + (page - 1) * per_page
         last = min(first + per_page, chain_end)
-        records = [
-            self.record(base[i]) if i < len(base) else extra[i - len(base)]
+        records = b",".join(
+            self.record_json(base[i]) if i < len(base) else JSON_ENCODER.encode(extra[i - len(base)])
             for i in range(first, max(first, last))
-        ]
+        )
         next_token = (
             base64.urlsafe_b64encode(str(chain_start + CHAIN_CAP).encode()).decode()
             if chain_start + CHAIN_CAP < total
             else None
         )
-        return json_response(200, {"records": records, "total": total, "page": page,
-                                   "search_token": next_token})
+        envelope = JSON_ENCODER.encode({"total": total, "page": page, "search_token": next_token})
+        return Response(200, raw=b'{"records":[' + records + b"]," + envelope[1:],
+                        headers={"Content-Type": "application/json"})
 
     @staticmethod
     def _int(request: Request, name: str, default: int, errors: dict[str, list[str]]) -> int | None:
