@@ -51,3 +51,12 @@ def assert_unique_keys(records: list[dict[str, Any]], key: str) -> None:
     """Each primary key appears exactly once (the SDK's own test for this cannot fail)."""
     duplicates = [value for value, count in Counter(r[key] for r in records).items() if count > 1]
     assert not duplicates, f"{len(duplicates)} duplicate {key} values, e.g. {duplicates[:3]}"
+
+
+def assert_one_clear_error(run: TapRun, *fragments: str) -> None:
+    """A failed run: non-zero exit, no traceback, exactly one error line saying ``fragments``."""
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert len(run.error_lines) == 1, run.error_lines
+    for fragment in fragments:
+        assert fragment in run.error_lines[0], run.error_lines[0]

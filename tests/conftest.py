@@ -114,3 +114,23 @@ def run_tap_killed(tmp_path: Path):
         return TapRun(process.returncode, "".join(complete), "")
 
     return run
+
+
+@pytest.fixture
+def kill_and_resume(run_tap, run_tap_killed):
+    """SIGKILL a sync at a seeded random line, re-run it from the last STATE it printed,
+    and return both runs, the state used and the primary keys seen across them."""
+    import random
+
+    def run(config: dict[str, Any], stream: str, expected: int, seed: int):
+        killed = run_tap_killed(config, after_lines=random.Random(seed).randrange(10, expected))
+        assert killed.returncode != 0
+        state = killed.states[-1] if killed.states else None
+        resumed = run_tap(config, state=state)
+        assert resumed.returncode == 0, resumed.stderr
+        [key] = next(m["key_properties"] for m in resumed.messages
+                     if m["type"] == "SCHEMA" and m["stream"] == stream)
+        seen = {r[key] for r in killed.records(stream)} | {r[key] for r in resumed.records(stream)}
+        return killed, resumed, state, seen
+
+    return run

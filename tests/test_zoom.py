@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import re
 import urllib.error
 import urllib.request
@@ -14,7 +13,7 @@ import pytest
 
 from tap_callrecords.sandbox.zoom import DEFAULTS, TOKEN_PREFIX
 from tap_callrecords.vendors.zoom import DEFAULT_MAX_REQUESTS_PER_SECOND
-from tests.assertions import assert_records_match_schema, assert_unique_keys
+from tests.assertions import assert_one_clear_error, assert_records_match_schema, assert_unique_keys
 from tests.sandbox_client import vendor_config
 
 STREAM = "zoom_voice_calls"
@@ -168,10 +167,7 @@ def test_page_tokens_that_always_expire_end_with_one_clear_error(sandbox, run_ta
 
     run = run_tap(config_for(sandbox, options))
 
-    assert run.returncode != 0
-    assert "Traceback" not in run.stderr
-    assert len(run.error_lines) == 1
-    assert "page tokens kept expiring" in run.error_lines[0]
+    assert_one_clear_error(run, "page tokens kept expiring")
     assert len(run.records(STREAM)) == 100  # the first page, once, despite five restarts
     assert zoom_stats(sandbox)["vendor"]["expired_page_tokens"] == 6
 
@@ -242,11 +238,7 @@ def test_rejected_credentials_end_with_one_clear_error(sandbox, run_tap):
     wrong = "zoom-wrong-secret-1e8b77"
     run = run_tap(config_for(sandbox, options, zoom={"client_secret": wrong}), env={"LOGLEVEL": "DEBUG"})
 
-    assert run.returncode != 0
-    assert "Traceback" not in run.stderr
-    assert len(run.error_lines) == 1
-    assert "rejected the credentials" in run.error_lines[0]
-    assert "zoom.client_secret" in run.error_lines[0]
+    assert_one_clear_error(run, "rejected the credentials", "zoom.client_secret")
     assert wrong not in run.stdout + run.stderr
 
 
@@ -280,18 +272,11 @@ def test_incremental_run_rereads_only_the_lookback_and_picks_up_late_calls(sandb
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_resume_after_sigkill_loses_nothing(sandbox, run_tap, run_tap_killed, seed):
+def test_resume_after_sigkill_loses_nothing(sandbox, kill_and_resume, seed):
     options = configure(sandbox, count=10_000)
-    config = config_for(sandbox, options)
-    kill_at = random.Random(seed).randrange(10, 10_000)
 
-    killed = run_tap_killed(config, after_lines=kill_at)
-    assert killed.returncode != 0
-    state = killed.states[-1] if killed.states else None
-    resumed = run_tap(config, state=state)
+    _, _, _, seen = kill_and_resume(config_for(sandbox, options), STREAM, expected=10_000, seed=seed)
 
-    assert resumed.returncode == 0, resumed.stderr
-    seen = {r[KEY] for r in killed.records(STREAM)} | {r[KEY] for r in resumed.records(STREAM)}
     assert len(seen) == 10_000
 
 
@@ -327,11 +312,7 @@ def test_persistent_fault_ends_with_one_clear_error_and_honest_state(sandbox, ru
 
     run = run_tap(config_for(sandbox, options, retry_initial_wait_seconds=0.01, max_retries=3))
 
-    assert run.returncode != 0
-    assert "Traceback" not in run.stderr
-    assert len(run.error_lines) == 1
-    assert "giving up on /contact_center/voice_calls after 3 attempts" in run.error_lines[0]
-    assert "HTTP 503" in run.error_lines[0]
+    assert_one_clear_error(run, "giving up on /contact_center/voice_calls after 3 attempts", "HTTP 503")
     records = run.records(STREAM)
     assert len(records) == 50 and all(r["start_time"] < "2024-07-02" for r in records)
     assert bookmark(run) == "2024-07-02T00:00:00.000000+00:00"

@@ -7,8 +7,9 @@ Record ``i`` of a data set is a pure function of ``(seed, i)`` and its time grow
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 MASK64 = (1 << 64) - 1
 
@@ -19,6 +20,20 @@ def mix(value: int) -> int:
     value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
     value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & MASK64
     return value ^ (value >> 31)
+
+
+@functools.lru_cache(maxsize=4096)
+def day_text(day_number: int) -> str:
+    """``YYYY-MM-DD`` of the day ``day_number`` days after 1970-01-01."""
+    return (date(1970, 1, 1) + timedelta(days=day_number)).isoformat()
+
+
+def local_date_time(local_seconds: int) -> tuple[str, str]:
+    """``(YYYY-MM-DD, hh:mm:ss)`` of an instant given in seconds since the epoch, local time."""
+    day, second_of_day = divmod(local_seconds, 86_400)
+    minutes, second = divmod(second_of_day, 60)
+    hour, minute = divmod(minutes, 60)
+    return day_text(day), f"{hour:02d}:{minute:02d}:{second:02d}"
 
 
 def uuid_for(seed: int, index: int) -> str:

@@ -19,12 +19,12 @@ import re
 import threading
 import time
 from collections import deque
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 import msgspec
 
-from tap_callrecords.sandbox.data import mix
+from tap_callrecords.sandbox.data import local_date_time, mix
 from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
 
 IST_SECONDS = 19_800  # UTC+05:30
@@ -105,19 +105,9 @@ class SmartfloAPI(VendorAPI):
         super().rebuild()
         o = self.options
         self.seed = int(o["seed"])
-        self.day_text: dict[int, str] = {}
         self.pool = [self._pooled_body(mix(self.seed * 1_000_003 + i)) for i in range(POOL_SIZE)]
         # Each body pre-encoded once, as the JSON members after the record's own fields.
         self.pool_json = [b"," + JSON_ENCODER.encode(body)[1:] for body in self.pool]
-
-    def _local_text(self, local_seconds: int) -> tuple[str, str]:
-        day, of_day = divmod(local_seconds, 86_400)
-        day_text = self.day_text.get(day)
-        if day_text is None:
-            day_text = self.day_text[day] = (date(1970, 1, 1) + timedelta(days=day)).isoformat()
-        minutes, second = divmod(of_day, 60)
-        hour, minute = divmod(minutes, 60)
-        return day_text, f"{hour:02d}:{minute:02d}:{second:02d}"
 
     def record(self, index: int) -> dict[str, Any]:
         """Record ``index``: a pooled body with its own ids, start and end (India time)."""
@@ -131,8 +121,8 @@ class SmartfloAPI(VendorAPI):
         """
         slot = mix(self.seed + index) % POOL_SIZE
         epoch = self.timeline.epoch_ms(index) // 1000
-        day, clock = self._local_text(epoch + IST_SECONDS)
-        end_day, end_clock = self._local_text(epoch + IST_SECONDS + self.pool[slot]["call_duration"])
+        day, clock = local_date_time(epoch + IST_SECONDS)
+        end_day, end_clock = local_date_time(epoch + IST_SECONDS + self.pool[slot]["call_duration"])
         own = (
             f'{{"id":"{epoch & 0xFFFFFFFF:08x}{self.seed & 0xFF:02x}{index:014x}",'
             f'"call_id":"{epoch}.{index % 1_000_000:06d}","uuid":"{mix(index) & 0xFFFFFFFFFFFFF:013x}",'

@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from tap_callrecords.sandbox.data import mix, uuid_for
+from tap_callrecords.sandbox.data import local_date_time, mix, uuid_for
 from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
 
 CHAIN_CAP = 10_000
@@ -63,7 +63,6 @@ class VoisoAPI(VendorAPI):
         self.offset_ms = offset_minutes * 60_000
         sign = "-" if offset_minutes < 0 else "+"
         self.offset_text = f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
-        self.day_text: dict[int, str] = {}
         pool = [self._pooled_body(mix(self.timeline.seed * 1_000_003 + i)) for i in range(POOL_SIZE)]
         # Each body as the JSON members after the record's own fields, closing brace included.
         self.pool_json = [JSON_ENCODER.encode(body)[1:] for body in pool]
@@ -71,17 +70,11 @@ class VoisoAPI(VendorAPI):
     def record_json(self, index: int) -> bytes:
         """Record ``index`` of the synthetic data set, encoded: a pooled body with its own
         id and time (assembled as bytes, so the sandbox keeps ahead of the tap)."""
-        local_ms = self.timeline.epoch_ms(index) + self.offset_ms
-        day, ms_of_day = divmod(local_ms, 86_400_000)
-        day_text = self.day_text.get(day)
-        if day_text is None:
-            day_text = self.day_text[day] = (date(1970, 1, 1) + timedelta(days=day)).isoformat()
-        seconds, millis = divmod(ms_of_day, 1000)
-        minutes, second = divmod(seconds, 60)
-        hour, minute = divmod(minutes, 60)
+        local_seconds, millis = divmod(self.timeline.epoch_ms(index) + self.offset_ms, 1000)
+        day, clock = local_date_time(local_seconds)
         head = (
-            f'{{"uuid":"{uuid_for(self.timeline.seed, index)}","timestamp":"{day_text}T'
-            f'{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}{self.offset_text}",'
+            f'{{"uuid":"{uuid_for(self.timeline.seed, index)}",'
+            f'"timestamp":"{day}T{clock}.{millis:03d}{self.offset_text}",'
         )
         return head.encode() + self.pool_json[mix(self.timeline.seed + index) % POOL_SIZE]
 

@@ -26,11 +26,11 @@ import secrets
 import threading
 import time
 from collections import deque
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
-from tap_callrecords.sandbox.data import mix, uuid_for
+from tap_callrecords.sandbox.data import local_date_time, mix, uuid_for
 from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
 
 POOL_SIZE = 1024
@@ -132,7 +132,6 @@ class ZoomAPI(VendorAPI):
         super().rebuild()
         o = self.options
         self.account_tz = timezone(timedelta(minutes=int(o["account_offset_minutes"])))
-        self.day_text: dict[int, str] = {}
         self.pool = [self._pooled_body(mix(self.timeline.seed * 1_000_003 + i)) for i in range(POOL_SIZE)]
         # The same bodies as JSON members (no braces): a page is assembled as bytes.
         self.pool_json = [JSON_ENCODER.encode(body)[1:-1] for body in self.pool]
@@ -179,15 +178,10 @@ class ZoomAPI(VendorAPI):
             "charge_type": "per_minute",
         }
 
-    def _local_text(self, epoch_ms: int, offset_ms: int) -> str:
-        local_s = (epoch_ms + offset_ms) // 1000
-        day, second_of_day = divmod(local_s, 86_400)
-        day_text = self.day_text.get(day)
-        if day_text is None:
-            day_text = self.day_text[day] = (date(1970, 1, 1) + timedelta(days=day)).isoformat()
-        minutes, second = divmod(second_of_day, 60)
-        hour, minute = divmod(minutes, 60)
-        return f"{day_text}T{hour:02d}:{minute:02d}:{second:02d}"
+    @staticmethod
+    def _local_text(epoch_ms: int, offset_ms: int) -> str:
+        day, clock = local_date_time((epoch_ms + offset_ms) // 1000)
+        return f"{day}T{clock}"
 
     def _identity(self, index: int, offset_minutes: int) -> tuple[int, str, str, str]:
         """Pool slot, engagement id, start and end time of call ``index``."""
