@@ -6,6 +6,7 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import requests
+from singer_sdk.exceptions import RetriableAPIError
 
 from tap_callrecords.core.auth import QueryParamAuth
 from tap_callrecords.core.convert import hms_to_seconds, iso_to_utc_iso
@@ -109,3 +110,16 @@ def test_query_param_auth_is_idempotent_on_retries():
     auth = QueryParamAuth("key", "k1")
     auth(auth(request))
     assert request.url == "http://h/api?key=k1&page=1&per_page=5"
+
+
+def test_a_rejected_token_is_retried_at_once_and_rate_limits_wait():
+    from tap_callrecords.core.errors import TokenRejected
+
+    policy = RetryPolicy(initial_wait=4, max_wait=8)
+    waits = policy.waits("Vendor")
+    next(waits)
+    assert waits.send(TokenRejected("401", response_with(None))) == 0.0
+    limited = RetriableAPIError("429", response_with("3"))
+    assert 3 <= waits.send(limited) <= 3.25
+    # the second counted retry: full jitter within [ceiling / 2, ceiling] for ceiling 8
+    assert 4 <= waits.send(RetriableAPIError("503", response_with(None))) <= 8

@@ -6,7 +6,7 @@ a setting to fix or a vendor condition to wait out, not a bug in the tap.
 
 from __future__ import annotations
 
-from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 
 class CallRecordsError(Exception):
@@ -23,3 +23,7 @@ class VendorAuthError(VendorAPIError):
 
 class RateLimitExhausted(VendorAPIError):
     """The vendor asked us to wait longer than the configured retry budget allows."""
+
+
+class TokenRejected(RetriableAPIError):
+    """A 401 for a token that was renewed since: retried at once, with the new token."""

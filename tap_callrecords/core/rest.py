@@ -32,7 +32,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import SinglePagePaginator
 
 from tap_callrecords.core.convert import UTC, parse_iso_datetime, to_utc_iso
-from tap_callrecords.core.errors import VendorAPIError, VendorAuthError
+from tap_callrecords.core.errors import TokenRejected, VendorAPIError, VendorAuthError
 from tap_callrecords.core.output import DirectRecordWriter
 from tap_callrecords.core.ratelimit import RequestRateLimiter
 from tap_callrecords.core.redact import redact
@@ -159,7 +159,7 @@ class CallRecordsStream(RESTStream[t.Any]):
         if status == HTTPStatus.UNAUTHORIZED:
             invalidate = getattr(self.authenticator, "invalidate", None)
             if invalidate is not None and invalidate():
-                raise RetriableAPIError(self.response_error_message(response), response)
+                raise TokenRejected(self.response_error_message(response), response)
             settings = ", ".join(f"{self.vendor}.{name}" for name in self.credential_settings)
             raise VendorAuthError(
                 f"{self.vendor_label} rejected the credentials (HTTP 401); check {settings}."

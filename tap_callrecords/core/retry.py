@@ -21,7 +21,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_callrecords.core.convert import parse_iso_datetime
-from tap_callrecords.core.errors import RateLimitExhausted, VendorAPIError
+from tap_callrecords.core.errors import RateLimitExhausted, TokenRejected, VendorAPIError
 from tap_callrecords.core.redact import redact
 
 RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
@@ -96,6 +96,9 @@ class RetryPolicy:
         attempt = 0
         exception = yield 0.0  # primed by backoff with send(None)
         while True:
+            if isinstance(exception, TokenRejected):
+                exception = yield 0.0
+                continue
             response = getattr(exception, "response", None)
             asked = retry_after_seconds(response)
             if asked is not None and asked > self.max_retry_after:
