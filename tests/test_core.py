@@ -123,3 +123,19 @@ def test_a_rejected_token_is_retried_at_once_and_rate_limits_wait():
     assert 3 <= waits.send(limited) <= 3.25
     # the second counted retry: full jitter within [ceiling / 2, ceiling] for ceiling 8
     assert 4 <= waits.send(RetriableAPIError("503", response_with(None))) <= 8
+
+
+def test_environment_proxies_are_resolved_once_per_origin_and_still_honoured(monkeypatch):
+    from tap_callrecords.core.http import VendorHTTPSession
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "skip.example")
+    session = VendorHTTPSession()
+    seen: list[dict] = []
+    monkeypatch.setattr(requests.Session, "send", lambda self, request, **kw: seen.append(kw["proxies"]))
+    for url in ("https://api.example/a", "https://api.example/b", "https://skip.example/c"):
+        session.send(requests.Request("GET", url).prepare())
+
+    assert seen[0]["https"] == "http://proxy.internal:3128"
+    assert seen[1] is seen[0]
+    assert "https" not in seen[2]

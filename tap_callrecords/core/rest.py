@@ -33,6 +33,7 @@ from singer_sdk.pagination import SinglePagePaginator
 
 from tap_callrecords.core.convert import UTC, parse_iso_datetime, to_utc_iso
 from tap_callrecords.core.errors import TokenRejected, VendorAPIError, VendorAuthError
+from tap_callrecords.core.http import VendorHTTPSession
 from tap_callrecords.core.output import DirectRecordWriter
 from tap_callrecords.core.ratelimit import RequestRateLimiter
 from tap_callrecords.core.redact import redact
@@ -88,6 +89,10 @@ class CallRecordsStream(RESTStream[t.Any]):
     current_window: Window | None = None
     _direct_writer: DirectRecordWriter | None = None
     _extracted_at: str = ""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._requests_session = VendorHTTPSession()
 
     # -- Configuration -------------------------------------------------------------
 
