@@ -54,11 +54,10 @@ class SandboxProcess:
             self.process.wait(timeout=10)
 
     def admin(self, action: str, payload: dict[str, Any] | None = None) -> Any:
-        """Call ``/_sandbox/<action>``."""
-        data = json.dumps(payload or {}).encode()
+        """``GET /_sandbox/<action>`` without a payload, ``POST`` with one."""
+        data = None if payload is None else json.dumps(payload).encode()
         request = urllib.request.Request(f"{self.url}/_sandbox/{action}", data=data,
-                                         method="POST" if payload is not None or action != "stats"
-                                         else "GET")
+                                         method="GET" if data is None else "POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
@@ -84,6 +83,4 @@ class SandboxProcess:
         self.admin("records", {"vendor": vendor, "records": list(records)})
 
     def stats(self) -> dict[str, Any]:
-        request = urllib.request.Request(f"{self.url}/_sandbox/stats", method="GET")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+        return self.admin("stats")  # type: ignore[no-any-return]

@@ -70,7 +70,7 @@ class RenewableTokenAuth(requests.auth.AuthBase):
         self._expires_at = 0.0
         self._uses = 0
         self._lock = threading.Lock()
-        self._fetch = retrying(self._fetch_checked, policy=policy, vendor=vendor, what="the token request")
+        self._fetch = retrying(self.fetch_token, policy=policy, vendor=vendor, what="the token request")
 
     def fetch_token(self) -> tuple[str, float]:
         """Ask the vendor for a token; return it and its lifetime in seconds."""
@@ -89,9 +89,6 @@ class RenewableTokenAuth(requests.auth.AuthBase):
                 f"{self.vendor} rejected the credentials (HTTP {status} from its token endpoint); "
                 f"check {settings}."
             )
-
-    def _fetch_checked(self) -> tuple[str, float]:
-        return self.fetch_token()
 
     def token(self) -> str:
         """A token valid for at least ``renew_margin``."""

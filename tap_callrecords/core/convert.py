@@ -8,6 +8,7 @@ compares bookmarks as strings).
 from __future__ import annotations
 
 import functools
+import typing as t
 from datetime import datetime, timezone
 
 UTC = timezone.utc
@@ -64,3 +65,49 @@ def hms_to_seconds(value: str | int | None) -> int | None:
     # Durations repeat a lot and are bounded (one value per second of a day), so a
     # cache turns most conversions into one lookup without growing with the sync.
     return _hms_text_to_seconds(value)
+
+
+# Lenient coercions for values a vendor sends loosely typed ("123" for a number, "Yes"
+# for a boolean). A value that cannot be read becomes None rather than failing the sync.
+
+_BOOLEAN_TEXT = {"yes": True, "true": True, "1": True, "y": True,
+                 "no": False, "false": False, "0": False, "n": False}
+
+
+def as_text(value: t.Any) -> str | None:
+    """Strings and ``None`` as they are; anything else as its string form."""
+    return value if value is None or type(value) is str else str(value)
+
+
+def as_int(value: t.Any) -> int | None:
+    """Whole numbers, including ``"12"`` and ``12.0``; unreadable values are ``None``."""
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, bool) or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return round(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return None
+
+
+def as_number(value: t.Any) -> float | int | None:
+    """Numbers, including numeric strings; unreadable values are ``None``."""
+    if value is None or type(value) in (int, float):
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, bool) or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_bool(value: t.Any) -> bool | None:
+    """Booleans, including ``"Yes"``/``"No"``, ``"true"``/``"false"`` and ``1``/``0``."""
+    if value is None or type(value) is bool:
+        return value  # type: ignore[no-any-return]
+    return _BOOLEAN_TEXT.get(str(value).strip().lower())

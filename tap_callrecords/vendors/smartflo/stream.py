@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_callrecords.core.convert import UTC, hms_to_seconds
+from tap_callrecords.core.convert import UTC, as_bool, as_int, as_number, as_text, hms_to_seconds
 from tap_callrecords.core.errors import VendorAPIError
 from tap_callrecords.core.redact import redact
 from tap_callrecords.core.rest import CallRecordsStream, parsed_body
@@ -89,49 +89,12 @@ def _end_time(end_stamp: t.Any) -> str | None:
     return ist_to_utc_iso(end_stamp[:10], end_stamp[11:])
 
 
-def _str(value: t.Any) -> str | None:
-    return value if value is None or type(value) is str else str(value)
-
-
-def _int(value: t.Any) -> int | None:
-    if value is None or type(value) is int:
-        return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return round(float(value))
-        except (TypeError, ValueError, OverflowError):
-            return None
-
-
-def _number(value: t.Any) -> float | int | None:
-    if value is None or type(value) in (int, float):
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _bool(value: t.Any) -> bool | None:
-    """Booleans, including Smartflo's ``"Yes"``/``"No"``; anything else is null."""
-    if value is None or type(value) is bool:
-        return value
-    text = str(value).strip().lower()
-    if text in ("yes", "true", "1", "y"):
-        return True
-    if text in ("no", "false", "0", "n"):
-        return False
-    return None
-
-
 @functools.lru_cache(maxsize=4096)
 def _text_seconds(value: str) -> int | None:
     text = value.strip()
     if ":" in text:
         return hms_to_seconds(text)
-    return _int(text)
+    return as_int(text)
 
 
 def _seconds(value: t.Any) -> int | None:
@@ -148,11 +111,11 @@ def _seconds(value: t.Any) -> int | None:
 # since Smartflo's steps and dialer details vary with the call. A table maps each key to
 # the types its schema allows and the conversion for any other value.
 Kinds = dict[str, tuple[tuple[type, ...], t.Callable[[t.Any], t.Any]]]
-STRING: tuple[tuple[type, ...], t.Callable[[t.Any], t.Any]] = ((str,), _str)
-INTEGER: tuple[tuple[type, ...], t.Callable[[t.Any], t.Any]] = ((int,), _int)
+STRING: tuple[tuple[type, ...], t.Callable[[t.Any], t.Any]] = ((str,), as_text)
+INTEGER: tuple[tuple[type, ...], t.Callable[[t.Any], t.Any]] = ((int,), as_int)
 SECONDS: tuple[tuple[type, ...], t.Callable[[t.Any], t.Any]] = ((int,), _seconds)
-NUMBER: tuple[tuple[type, ...], t.Callable[[t.Any], t.Any]] = ((int, float), _number)
-BOOLEAN: tuple[tuple[type, ...], t.Callable[[t.Any], t.Any]] = ((bool,), _bool)
+NUMBER: tuple[tuple[type, ...], t.Callable[[t.Any], t.Any]] = ((int, float), as_number)
+BOOLEAN: tuple[tuple[type, ...], t.Callable[[t.Any], t.Any]] = ((bool,), as_bool)
 
 STEP_KINDS: Kinds = {
     **dict.fromkeys(("type", "value", "id", "name", "num", "dialst", "dept_dialst", "app_id",
@@ -211,7 +174,7 @@ def _contact(raw: t.Any) -> dict | None:
         return None
     for key, value in raw.items():
         if key == "id":
-            raw[key] = _int(value)
+            raw[key] = as_int(value)
         elif value is not None and type(value) is not str:
             raw[key] = str(value)
     return raw
@@ -220,7 +183,7 @@ def _contact(raw: t.Any) -> dict | None:
 def _notes(raw: t.Any) -> dict | None:
     if raw is None or raw == "":
         return None
-    return raw if type(raw) is dict else {"text": _str(raw)}
+    return raw if type(raw) is dict else {"text": as_text(raw)}
 
 
 def _sip_agent_ids(raw: t.Any) -> list[str] | None:
@@ -402,31 +365,31 @@ class SmartfloCallRecordsStream(CallRecordsStream):
         # Most fields are strings that arrive as strings: check them all at C speed first.
         texts = list(map(get, STRING_FIELDS))
         if not set(map(type, texts)) <= STRING_TYPES:
-            texts = list(map(_str, texts))
+            texts = list(map(as_text, texts))
         converted = dict(zip(STRING_FIELDS, texts, strict=True))
         converted.update(
-            id=_str(record["id"]),
+            id=as_text(record["id"]),
             start_time=_start_time(record),
             end_time=_end_time(get("end_stamp")),
-            accountid=_str(get("accountid", get("account_id"))),
+            accountid=as_text(get("accountid", get("account_id"))),
             call_duration=_seconds(get("call_duration")),
             answered_seconds=_seconds(get("answered_seconds")),
-            minutes_consumed=_int(get("minutes_consumed")),
-            charges=_number(get("charges")),
+            minutes_consumed=as_int(get("minutes_consumed")),
+            charges=as_number(get("charges")),
             agent_ring_time=_seconds(get("agent_ring_time")),
             notes=_notes(get("notes")),
             contact_details=_contact(get("contact_details")),
             missed_agents=_steps(get("missed_agents")),
             call_flow=_steps(get("call_flow")),
-            circle={"operator": _str(circle.get("operator")), "circle": _str(circle.get("circle"))}
+            circle={"operator": as_text(circle.get("operator")), "circle": as_text(circle.get("circle"))}
             if type(circle := get("circle")) is dict
             else None,
             agent_hangup_data=_steps(get("agent_hangup_data")),
             transfer_missed_agent=_steps(get("transfer_missed_agent")),
-            support_api_call=_bool(get("support_api_call")),
-            is_incoming_from_broadcast=_bool(get("is_incoming_from_broadcast")),
+            support_api_call=as_bool(get("support_api_call")),
+            is_incoming_from_broadcast=as_bool(get("is_incoming_from_broadcast")),
             sip_agent_ids=_sip_agent_ids(get("sip_agent_ids")),
             dialer_call_details=_dialer(get("dialer_call_details")),
-            voicemail_recording=_bool(get("voicemail_recording")),
+            voicemail_recording=as_bool(get("voicemail_recording")),
         )
         return converted

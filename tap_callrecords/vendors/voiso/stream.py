@@ -10,7 +10,7 @@ from importlib import resources
 from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_callrecords.core.auth import QueryParamAuth
-from tap_callrecords.core.convert import hms_to_seconds, iso_to_utc_iso
+from tap_callrecords.core.convert import as_int, as_number, hms_to_seconds, iso_to_utc_iso
 from tap_callrecords.core.rest import CallRecordsStream
 from tap_callrecords.core.windows import floor_to_day
 from tap_callrecords.vendors.voiso import schemas
@@ -30,14 +30,6 @@ SLA_FIELDS = ("time_to_first_response", "time_to_resolution", "time_to_reply")
 RECORD_TEMPLATE: dict[str, t.Any] = dict.fromkeys(
     json.loads((resources.files(schemas) / "voiso_cdr.json").read_text())["properties"]
 )
-
-
-def _number(value: t.Any) -> float | None:
-    return None if value is None or value == "" else float(value)
-
-
-def _integer(value: t.Any) -> int | None:
-    return None if value is None or value == "" else int(value)
 
 
 class VoisoCdrStream(CallRecordsStream):
@@ -108,11 +100,11 @@ class VoisoCdrStream(CallRecordsStream):
         out["timestamp"] = iso_to_utc_iso(out["timestamp"])
         out["duration"] = hms_to_seconds(out["duration"])
         if type(out["agent_id"]) is not int and out["agent_id"] is not None:
-            out["agent_id"] = _integer(out["agent_id"])
+            out["agent_id"] = as_int(out["agent_id"])
         if type(out["num_segments"]) is not int and out["num_segments"] is not None:
-            out["num_segments"] = _integer(out["num_segments"])
+            out["num_segments"] = as_int(out["num_segments"])
         if type(out["cpc"]) is not float and out["cpc"] is not None:
-            out["cpc"] = _number(out["cpc"])
+            out["cpc"] = as_number(out["cpc"])
         sla = out["sla"]
         if sla is not None:
             out["sla"] = (

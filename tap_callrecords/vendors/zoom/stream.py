@@ -17,7 +17,7 @@ import msgspec
 from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_callrecords.core.auth import ClientCredentialsAuth
-from tap_callrecords.core.convert import UTC, iso_to_utc_iso
+from tap_callrecords.core.convert import UTC, as_bool, as_int, as_text, iso_to_utc_iso
 from tap_callrecords.core.errors import VendorAPIError
 from tap_callrecords.core.rest import CallRecordsStream
 from tap_callrecords.core.windows import floor_to_day
@@ -48,7 +48,6 @@ SINGLE_FILTERS = ("distribution", "direction", "view_type")
 MAX_WINDOW_RESTARTS = 5
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_TRUE = {"true": True, "false": False, "1": True, "0": False}
 _UTC_SECONDS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00")
 
 
@@ -131,23 +130,7 @@ def charge_amount(value: t.Any) -> float | None:
     return _charge_text_amount(value) if isinstance(value, str) else None
 
 
-def _boolean(value: t.Any) -> bool | None:
-    if isinstance(value, bool) or value is None:
-        return value
-    return _TRUE.get(str(value).strip().lower())
 
-
-def _integer(value: t.Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    try:
-        return int(float(value)) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _text(value: t.Any) -> str | None:
-    return value if isinstance(value, str) or value is None else str(value)
 
 
 def _strings(value: t.Any) -> list[str] | None:
@@ -160,7 +143,7 @@ def _named(value: t.Any, id_key: str, name_key: str) -> list[dict[str, str | Non
     if not isinstance(value, list):
         return None
     return [
-        {id_key: _text(item.get(id_key)), name_key: _text(item.get(name_key))}
+        {id_key: as_text(item.get(id_key)), name_key: as_text(item.get(name_key))}
         for item in value
         if isinstance(item, dict)
     ]
@@ -312,32 +295,32 @@ class ZoomVoiceCallsStream(CallRecordsStream):
         charge = get("charge")
         return {
             "engagement_id": str(record["engagement_id"]),
-            "start_time": utc_time(_text(get("start_time"))),
-            "end_time": utc_time(_text(get("end_time"))),
-            "total_duration": _integer(get("total_duration")),
-            "direction": _text(get("direction")),
+            "start_time": utc_time(as_text(get("start_time"))),
+            "end_time": utc_time(as_text(get("end_time"))),
+            "total_duration": as_int(get("total_duration")),
+            "direction": as_text(get("direction")),
             "call_legs": _strings(get("call_legs")),
             "distributions": _strings(get("distributions")),
             "types": _strings(get("types")),
-            "caller_number": _text(get("caller_number")),
-            "caller_number_type": _text(get("caller_number_type")),
-            "callee_number": _text(get("callee_number")),
-            "callee_number_type": _text(get("callee_number_type")),
-            "consumer_number": _text(get("consumer_number")),
-            "consumer_display_name": _text(get("consumer_display_name")),
+            "caller_number": as_text(get("caller_number")),
+            "caller_number_type": as_text(get("caller_number_type")),
+            "callee_number": as_text(get("callee_number")),
+            "callee_number_type": as_text(get("callee_number_type")),
+            "consumer_number": as_text(get("consumer_number")),
+            "consumer_display_name": as_text(get("consumer_display_name")),
             "queues": _named(get("queues"), "queue_id", "queue_name"),
             "agents": _named(get("agents"), "user_id", "display_name"),
             "flows": _named(get("flows"), "flow_id", "flow_name"),
-            "country_name": _text(get("country_name")),
-            "recorded": _boolean(get("recorded")),
-            "monitored": _boolean(get("monitored")),
-            "inbox": _boolean(get("inbox")),
-            "result": _text(get("result")),
-            "caller_id": _text(get("caller_id")),
-            "calling_party": _text(get("calling_party")),
-            "charge": _text(charge),
+            "country_name": as_text(get("country_name")),
+            "recorded": as_bool(get("recorded")),
+            "monitored": as_bool(get("monitored")),
+            "inbox": as_bool(get("inbox")),
+            "result": as_text(get("result")),
+            "caller_id": as_text(get("caller_id")),
+            "calling_party": as_text(get("calling_party")),
+            "charge": as_text(charge),
             "charge_amount": charge_amount(charge),
             "rates": _strings(get("rates")),
-            "charge_type": _text(get("charge_type")),
+            "charge_type": as_text(get("charge_type")),
             "voice_call_details": _details(get("voice_call_details")),
         }
