@@ -144,7 +144,8 @@ def test_environment_proxies_are_resolved_once_per_origin_and_still_honoured(mon
 def test_lenient_coercions_read_loose_vendor_values_and_null_the_unreadable():
     from tap_callrecords.core.convert import as_bool, as_int, as_number, as_text
 
-    assert [as_int(v) for v in (7, "7", "7.6", 7.0, "", None, "N.A.", True)] == [7, 7, 8, 7, None, None, None, None]
+    assert [as_int(v) for v in (7, "7", "7.6", 7.0, "", None, "N.A.", True)] == [
+        7, 7, 8, 7, None, None, None, None]
     assert [as_number(v) for v in (0.5, "0.5", 2, "", "x")] == [0.5, 0.5, 2, None, None]
     assert [as_bool(v) for v in ("Yes", "No", "TRUE", 0, True, "maybe", None)] == [
         True, False, True, False, True, None, None]
