@@ -15,7 +15,7 @@ from decimal import Decimal
 from tap_callrecords.core.convert import parse_iso_datetime
 
 if t.TYPE_CHECKING:
-    from tap_callrecords.vendors.base import Vendor
+    from tap_callrecords.core.vendor import Vendor
 
 DATE_HINT = "an ISO 8601 date or date-time such as 2024-05-01 or 2024-05-01T08:30:00+05:30"
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 import gc
 import sys
 import traceback
-import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_callrecords.core.client import RequestSettings
 from tap_callrecords.core.errors import CallRecordsError
-from tap_callrecords.core.ratelimit import RequestRateLimiter
 from tap_callrecords.core.redact import SECRETS, install_stderr_redaction, redact
-from tap_callrecords.core.rest import CallRecordsStream, VendorSession
-from tap_callrecords.core.retry import RetryPolicy
+from tap_callrecords.core.stream import WindowedStream
 from tap_callrecords.settings import DATE_HINT, validate_settings
 from tap_callrecords.vendors import VENDORS
 
@@ -60,10 +58,6 @@ class TapCallRecords(Tap):
         ),
     ).to_dict()
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        self._vendor_sessions: dict[str, VendorSession] = {}
-        super().__init__(*args, **kwargs)
-
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Our clear messages first; the JSON schema check only when they pass."""
         self._register_secrets()
@@ -79,35 +73,21 @@ class TapCallRecords(Tap):
                 for name in vendor.secret_settings:
                     SECRETS.add(vendor_config.get(name))
 
-    def discover_streams(self) -> list[CallRecordsStream]:
-        """The streams of every vendor whose settings object is present."""
-        return [
-            stream_class(self)
-            for vendor in VENDORS
-            if vendor.key in self.config
-            for stream_class in vendor.streams
-        ]
+    def discover_streams(self) -> list[WindowedStream]:
+        """The streams of every configured vendor, each vendor read through one client.
 
-    def vendor_session(self, stream: CallRecordsStream) -> VendorSession:
-        """One authenticator, rate limiter and retry policy per vendor configuration."""
-        session = self._vendor_sessions.get(stream.vendor)
-        if session is None:
-            vendor_config = self.config[stream.vendor]
-            config = self.config
-            policy = RetryPolicy(
-                max_tries=int(config.get("max_retries", 8)),
-                initial_wait=float(config.get("retry_initial_wait_seconds", 1.0)),
-                max_retry_after=float(config.get("max_retry_after_seconds", 900)),
-            )
-            session = VendorSession(
-                authenticator=type(stream).build_authenticator(
-                    vendor_config, policy=policy, timeout=stream.timeout
-                ),
-                rate_limiter=RequestRateLimiter(vendor_config.get("max_requests_per_second")),
-                retry_policy=policy,
-            )
-            self._vendor_sessions[stream.vendor] = session
-        return session
+        One client per vendor configuration: its authenticator, rate cap and retry
+        budget are shared by that vendor's streams and by no other vendor.
+        """
+        request = RequestSettings.from_config(self.config)
+        streams: list[WindowedStream] = []
+        for vendor in VENDORS:
+            settings = self.config.get(vendor.key)
+            if settings is None:
+                continue
+            client = vendor.client(settings, request, self.logger)
+            streams.extend(stream(self, client=client, settings=settings) for stream in vendor.streams)
+        return streams
 
 
 def main() -> None:

@@ -97,7 +97,7 @@ def as_int(value: t.Any) -> int | None:
 def as_number(value: t.Any) -> float | int | None:
     """Numbers, including numeric strings; unreadable values are ``None``."""
     if value is None or type(value) in (int, float):
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, bool) or value == "":
         return None
     try:
@@ -109,5 +109,5 @@ def as_number(value: t.Any) -> float | int | None:
 def as_bool(value: t.Any) -> bool | None:
     """Booleans, including ``"Yes"``/``"No"``, ``"true"``/``"false"`` and ``1``/``0``."""
     if value is None or type(value) is bool:
-        return value  # type: ignore[no-any-return]
+        return value
     return _BOOLEAN_TEXT.get(str(value).strip().lower())

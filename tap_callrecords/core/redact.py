@@ -93,4 +93,4 @@ class RedactingStream:
 def install_stderr_redaction() -> None:
     """Route ``sys.stderr`` through redaction; call before logging is configured."""
     if not isinstance(sys.stderr, RedactingStream):
-        sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = RedactingStream(sys.stderr)

@@ -7,6 +7,7 @@ written, so a run killed at any moment resumes from its last STATE without a gap
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from tap_callrecords.core.convert import parse_iso_datetime, to_utc_iso
@@ -14,7 +15,7 @@ from tap_callrecords.core.convert import parse_iso_datetime, to_utc_iso
 BOOKMARK_KEY = "replication_key_value"
 
 
-def read_bookmark(stream_state: dict, replication_key: str) -> datetime | None:
+def read_bookmark(stream_state: Mapping[str, object], replication_key: str) -> datetime | None:
     """The stored bookmark for this replication key, or ``None`` if there is none."""
     value = stream_state.get(BOOKMARK_KEY)
     if not value or stream_state.get("replication_key") != replication_key:

@@ -111,7 +111,7 @@ class SmartfloAPI(VendorAPI):
 
     def record(self, index: int) -> dict[str, Any]:
         """Record ``index``: a pooled body with its own ids, start and end (India time)."""
-        return msgspec.json.decode(self.record_json(index))  # type: ignore[no-any-return]
+        return msgspec.json.decode(self.record_json(index))
 
     def record_json(self, index: int) -> msgspec.Raw:
         """Record ``index`` as encoded JSON: its own fields, then its pooled body's.

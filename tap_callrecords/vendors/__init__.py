@@ -6,7 +6,7 @@ object, its streams, and the checks on its settings.
 
 from __future__ import annotations
 
-from tap_callrecords.vendors.base import Vendor
+from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.vendors.smartflo import SMARTFLO
 from tap_callrecords.vendors.voiso import VOISO
 from tap_callrecords.vendors.zoom import ZOOM

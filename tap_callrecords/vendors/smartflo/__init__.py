@@ -7,8 +7,9 @@ from collections.abc import Mapping
 
 from singer_sdk import typing as th
 
+from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.settings import check_int_range, check_number_range
-from tap_callrecords.vendors.base import Vendor
+from tap_callrecords.vendors.smartflo.api import LABEL, smartflo_client
 from tap_callrecords.vendors.smartflo.stream import SmartfloCallRecordsStream
 
 SETTINGS = th.PropertiesList(
@@ -74,8 +75,9 @@ def validate(config: Mapping[str, t.Any]) -> list[str]:
 
 SMARTFLO = Vendor(
     key="smartflo",
-    label="Tata Smartflo",
+    label=LABEL,
     settings=SETTINGS,
+    client=smartflo_client,
     streams=(SmartfloCallRecordsStream,),
     secret_settings=("api_token", "password"),
     validate=validate,

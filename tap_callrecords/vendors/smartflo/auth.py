@@ -45,16 +45,18 @@ class SmartfloLoginAuth(RenewableTokenAuth):
 
     The base class renews it a minute before expiry and once after a 401. Smartflo's
     rate limit is account-wide, so a login counts against it: ``throttle`` (the
-    stream's rate limiter) is waited on before the login and again before the request
+    client's rate limiter) is waited on before the login and again before the request
     that needed it, which keeps every request, logins included, under the cap.
     """
 
-    def __init__(self, *, api_url: str, email: str, password: str, **kwargs: t.Any) -> None:
+    def __init__(
+        self, *, api_url: str, email: str, password: str, throttle: Callable[[], None], **kwargs: t.Any
+    ) -> None:
         super().__init__(credential_settings=LOGIN_SETTINGS, **kwargs)
         self.login_url = api_url.rstrip("/") + LOGIN_PATH
         self.email = email
         self.password = password
-        self.throttle: Callable[[], None] = lambda: None
+        self.throttle = throttle
 
     def fetch_token(self) -> tuple[str, float]:
         self.throttle()

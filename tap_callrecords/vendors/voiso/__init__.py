@@ -7,8 +7,9 @@ from collections.abc import Mapping
 
 from singer_sdk import typing as th
 
+from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.settings import check_int_range
-from tap_callrecords.vendors.base import Vendor
+from tap_callrecords.vendors.voiso.api import LABEL, voiso_client
 from tap_callrecords.vendors.voiso.stream import VoisoCdrStream
 
 SETTINGS = th.PropertiesList(
@@ -37,8 +38,9 @@ def validate(config: Mapping[str, t.Any]) -> list[str]:
 
 VOISO = Vendor(
     key="voiso",
-    label="Voiso",
+    label=LABEL,
     settings=SETTINGS,
+    client=voiso_client,
     streams=(VoisoCdrStream,),
     secret_settings=("api_key",),
     validate=validate,

@@ -6,7 +6,7 @@ import typing as t
 
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_callrecords.core.rest import parsed_body
+from tap_callrecords.core.client import parsed_body
 
 if t.TYPE_CHECKING:
     import requests

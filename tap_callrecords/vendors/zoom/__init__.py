@@ -7,19 +7,18 @@ from collections.abc import Mapping
 
 from singer_sdk import typing as th
 
+from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.settings import check_int_range, check_number_range
-from tap_callrecords.vendors.base import Vendor
-from tap_callrecords.vendors.zoom.stream import (
-    DEFAULT_API_URL,
-    DEFAULT_OAUTH_URL,
-    DEFAULT_PAGE_SIZE,
-    LIST_FILTERS,
-    ZoomVoiceCallsStream,
-)
+from tap_callrecords.vendors.zoom.api import LABEL, LIST_FILTERS, zoom_client
+from tap_callrecords.vendors.zoom.stream import ZoomVoiceCallsStream
 
 #: Zoom's HEAVY limit is per account and shared with every app on it: 5 req/s on Pro
 #: (10 on Business and up). The default leaves one request a second to the other apps.
 DEFAULT_MAX_REQUESTS_PER_SECOND = 4
+DEFAULT_API_URL = "https://api.zoom.us/v2"
+DEFAULT_OAUTH_URL = "https://zoom.us/oauth/token"
+#: Zoom's maximum page size: fewest requests under a per-second limit.
+DEFAULT_PAGE_SIZE = 100
 MAX_IDS = 20
 CHOICES = {"direction": ("inbound", "outbound"), "view_type": ("summary", "detail")}
 
@@ -84,8 +83,9 @@ def validate(config: Mapping[str, t.Any]) -> list[str]:
 
 ZOOM = Vendor(
     key="zoom",
-    label="Zoom Contact Center",
+    label=LABEL,
     settings=SETTINGS,
+    client=zoom_client,
     streams=(ZoomVoiceCallsStream,),
     secret_settings=("client_secret",),
     validate=validate,

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from singer_sdk.pagination import BaseAPIPaginator
 
+from tap_callrecords.core.client import parsed_body
 from tap_callrecords.core.errors import VendorAPIError
-from tap_callrecords.core.rest import parsed_body
 
 if t.TYPE_CHECKING:
     import requests
