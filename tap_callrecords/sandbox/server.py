@@ -12,10 +12,16 @@ Vendor APIs are mounted under ``/<vendor>/`` (so ``voiso.api_url`` becomes
   ``retry_after_http_date_in`` / ``retry_after_iso_in`` (seconds from now),
   ``body`` (JSON), ``drop`` (close the connection), ``malformed`` (truncated JSON),
   ``delay`` (seconds before answering), ``path`` (only requests under this path),
-  ``after`` (let this many matching requests through first).
+  ``after`` (let this many matching requests through first), ``drop_after_bytes``
+  (answer normally but close the connection once that many body bytes are out: a
+  download cut midway).
 - ``POST /_sandbox/records`` ``{"vendor": ..., "records": [...]}``: add records.
 - ``GET /_sandbox/stats``: per vendor, request count, status counts and the most
   requests seen in any one second.
+
+A response may be streamed (:attr:`Response.chunks`): it is sent with
+``Transfer-Encoding: chunked``, so a vendor can serve a file of any size without
+building it in memory.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
@@ -71,11 +77,15 @@ class Response:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
+    #: A streamed body, sent chunked as it is produced (``body`` and ``raw`` unused).
+    chunks: Iterable[bytes] | None = None
 
     def encode(self) -> bytes:
-        """The body as bytes."""
+        """The body as bytes (a streamed body is materialised: avoid for large ones)."""
         if self.raw is not None:
             return self.raw
+        if self.chunks is not None:
+            return b"".join(self.chunks)
         return b"" if self.body is None else JSON_ENCODER.encode(self.body)
 
 
@@ -269,6 +279,14 @@ def fault_response(fault: dict[str, Any]) -> Response | None:
     return Response(int(status), fault.get("body", {"error": "injected fault"}), headers)
 
 
+def _first_half(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """A streamed body cut to half its first non-empty chunk, then ended cleanly."""
+    for chunk in chunks:
+        if chunk:
+            yield chunk[: max(1, len(chunk) // 2)]
+            return
+
+
 def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
     """A request handler class bound to ``sandbox``."""
 
@@ -312,33 +330,82 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 time.sleep(delay)
             with sandbox.lock:
                 stats = sandbox.stats.setdefault(prefix, VendorStats())
-            if fault and fault.get("drop"):
+            cut_after = None if fault is None else fault.get("drop_after_bytes")
+            if fault and fault.get("drop") and cut_after is None:
                 with sandbox.lock:
                     stats.record(request.path, 0)
-                self.close_connection = True
-                self.wfile.flush()
-                self.connection.shutdown(socket.SHUT_RDWR)
+                self._cut()
                 return
             response = (fault_response(fault) if fault else None) or vendor.handle(request)
             with sandbox.lock:
                 stats.record(request.path, response.status)
             if fault and fault.get("malformed"):
-                payload = response.encode()
-                response = Response(response.status, raw=payload[: max(1, len(payload) // 2)],
-                                    headers=response.headers)
-            self._send(response)
+                if response.chunks is not None:
+                    response.chunks = _first_half(response.chunks)
+                else:
+                    payload = response.encode()
+                    response = Response(response.status, raw=payload[: max(1, len(payload) // 2)],
+                                        headers=response.headers)
+            self._send(response, None if cut_after is None else int(cut_after))
 
-        def _send(self, response: Response) -> None:
-            payload = response.encode()
+        def _cut(self) -> None:
+            """Close the connection at once, whatever was sent so far."""
+            self.close_connection = True
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+        def _send_headers(self, response: Response) -> None:
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)
             if "Content-Type" not in response.headers:
                 self.send_header("Content-Type", "application/json")
+
+        def _send(self, response: Response, cut_after: int | None = None) -> None:
+            if response.chunks is not None:
+                self._send_chunked(response, response.chunks, cut_after)
+                return
+            payload = response.encode()
+            self._send_headers(response)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
+            if self.command == "HEAD":
+                return
+            if cut_after is not None and cut_after < len(payload):
+                self.wfile.write(payload[:cut_after])
+                self._cut()
+                return
+            self.wfile.write(payload)
+
+        def _send_chunked(self, response: Response, chunks: Iterable[bytes], cut_after: int | None) -> None:
+            """Send a streamed body as HTTP/1.1 chunks, one per item (vendors yield large ones)."""
+            self._send_headers(response)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            sent = 0
+            iterator = iter(chunks)
+            try:
+                for chunk in iterator:
+                    if not chunk:
+                        continue
+                    if cut_after is not None and sent + len(chunk) > cut_after:
+                        # The chunk header promises the whole chunk; the connection ends first.
+                        self.wfile.write(b"%x\r\n" % len(chunk) + chunk[: cut_after - sent])
+                        self._cut()
+                        return
+                    self.wfile.write(b"%x\r\n" % len(chunk))
+                    self.wfile.write(chunk)
+                    self.wfile.write(b"\r\n")
+                    sent += len(chunk)
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client went away mid-body
+            finally:
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
 
         do_GET = do_POST = do_DELETE = do_PUT = _dispatch
 
