@@ -68,8 +68,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from tap_callrecords.sandbox.vendors import VENDOR_APIS
+    from tap_callrecords.vendors import VENDORS
 
-    vendors = args.vendor or list(VENDOR_APIS)
+    # Every vendor the sandbox serves and the tap has a stream for (the sandbox may be ahead).
+    with_streams = {vendor.key for vendor in VENDORS if vendor.streams}
+    vendors = args.vendor or [name for name in VENDOR_APIS if name in with_streams]
     ours = [sys.executable, "-m", "tap_callrecords"]
     baseline = [sys.executable, str(ROOT / "bench" / "baseline_tap.py")]
     print(f"{'vendor':<10} {'pipeline':<22} {'records':>9} {'seconds':>8} {'records/s':>10} {'peak MB':>8}")
