@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 import traceback
+import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -17,6 +18,9 @@ from tap_callrecords.core.redact import SECRETS, install_stderr_redaction, redac
 from tap_callrecords.core.stream import WindowedStream
 from tap_callrecords.settings import DATE_HINT, validate_settings
 from tap_callrecords.vendors import VENDORS
+
+if t.TYPE_CHECKING:
+    from types import FrameType
 
 COMMON_SETTINGS = th.PropertiesList(
     th.Property("start_date", th.StringType, required=True,
@@ -65,6 +69,15 @@ class TapCallRecords(Tap):
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors or super()._validate_config(raise_errors=raise_errors)
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: the SDK's final STATE, then a non-zero exit (the SDK exits 0,
+        which an orchestrator records as success). The exit unwinds the running sync, so
+        report jobs still in flight are cancelled on the way out."""
+        try:
+            super()._handle_termination(signum, frame)
+        except SystemExit:
+            raise SystemExit(128 + signum) from None
 
     def _register_secrets(self) -> None:
         for vendor in VENDORS:

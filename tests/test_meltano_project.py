@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from tap_callrecords.tap import TapCallRecords
+from tap_callrecords.vendors import VENDORS
 from tests.sandbox_client import ROOT
 
 
@@ -25,9 +26,10 @@ def test_meltano_yml_declares_every_setting_and_marks_secrets():
     own = {name: prop for name, prop in tap_settings.items()
            if name.split(".")[0] in {"start_date", "end_date", "lookback_minutes", "request_timeout_seconds",
                                      "max_retries", "retry_initial_wait_seconds", "max_retry_after_seconds"}
-           or name.split(".")[0] in {"voiso", "smartflo", "zoom"}}
+           or name.split(".")[0] in {vendor.key for vendor in VENDORS}}
 
     assert set(own) <= set(declared), sorted(set(own) - set(declared))
     secrets = {name for name, prop in own.items() if prop.get("secret")}
     assert secrets == {name for name, s in declared.items() if s.get("sensitive")}
-    assert {"voiso.api_key", "smartflo.password", "smartflo.api_token", "zoom.client_secret"} <= secrets
+    assert {"voiso.api_key", "smartflo.password", "smartflo.api_token", "zoom.client_secret",
+            "talkdesk.client_secret"} <= secrets

@@ -133,6 +133,8 @@ class VendorClient:
         redirects: bool = False,
         decode: bool = True,
         stream: bool = False,
+        passthrough: tuple[int, ...] = (),
+        retry: bool = True,
         what: str | None = None,
     ) -> requests.Response:
         """Send one request with retries; return the classified reply.
@@ -140,23 +142,40 @@ class VendorClient:
         ``redirects``: a 3xx is a success to hand back (not followed). ``decode``: the
         body must be JSON. ``stream``: the body is left unread for the caller to stream.
         ``authenticated=False`` sends no credentials (a pre-signed URL rejects them).
+        ``passthrough``: statuses handed back unclassified and unretried, for a caller
+        that gives them a meaning of its own (a 429 that means "job quota full").
+        ``retry=False``: one attempt only (clean-up on the way out must not linger).
         """
         request = requests.Request(
             method, self.url(path), params=params, json=json,
             auth=self.auth if authenticated else None,
         )
         label = what or path.split("?", 1)[0]
-        send = retrying(self._send_once, policy=self.retry_policy, vendor=self.label, what=label,
-                        on_backoff=self._on_backoff(label))
-        return send(request, label, redirects=redirects, decode=decode, stream=stream)
+        send = (
+            retrying(self._send_once, policy=self.retry_policy, vendor=self.label, what=label,
+                     on_backoff=self._on_backoff(label))
+            if retry
+            else self._send_once
+        )
+        return send(request, label, redirects=redirects, decode=decode, stream=stream,
+                    passthrough=passthrough)
 
     def _send_once(
-        self, request: requests.Request, label: str, *, redirects: bool, decode: bool, stream: bool
+        self,
+        request: requests.Request,
+        label: str,
+        *,
+        redirects: bool,
+        decode: bool,
+        stream: bool,
+        passthrough: tuple[int, ...],
     ) -> requests.Response:
         self.rate_limiter.wait()
         prepared = self.session.prepare_request(request)
         self.requests_sent += 1
         response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=stream)
+        if response.status_code in passthrough:
+            return response
         try:
             self.classify(response, label, redirects=redirects, decode=decode and not stream)
         except BaseException:

@@ -23,7 +23,7 @@ from tap_callrecords.core.client import parsed_body
 from tap_callrecords.core.errors import VendorAPIError
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     import requests
     from singer_sdk.pagination import BaseAPIPaginator
@@ -64,6 +64,11 @@ class PagedFetcher:
         """The records of one page."""
         body = parsed_body(response)
         return (body.get(self.endpoint.records_key) or []) if isinstance(body, dict) else []
+
+    def read(self, windows: Iterable[Window]) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
+        """Each window with its records, one window at a time."""
+        for window in windows:
+            yield window, self.fetch(window)
 
     def fetch(self, window: Window) -> Iterator[Mapping[str, t.Any]]:
         """Every record of the window, restarting it after an expired page token."""

@@ -32,10 +32,15 @@ if t.TYPE_CHECKING:
 
 
 class Fetcher(t.Protocol):
-    """Gets the raw records of one window from a vendor."""
+    """Gets the raw records of a run's windows from a vendor."""
 
-    def fetch(self, window: Window) -> Iterator[Mapping[str, t.Any]]:
-        """Every record the vendor holds for ``window`` (extra ones are filtered out)."""
+    def read(self, windows: Iterable[Window]) -> Iterator[tuple[Window, Iterable[Mapping[str, t.Any]]]]:
+        """Each window read, in time order, with every record the vendor holds for it.
+
+        A fetcher may read ahead (submit the next windows' report jobs), and may hand a
+        window over as smaller ones; the caller consumes a window's records before it
+        asks for the next, and takes the window as complete when they are exhausted.
+        """
         ...
 
 
@@ -105,10 +110,10 @@ class WindowedStream(RecordLoopStream):
         self.logger.info("%s: syncing %s from %s to %s", self.client.label, self.name, run.start, run.end)
         key = self._key
         convert = self.convert
-        for window in self.windows(run):
+        for window, records in self.fetcher.read(self.windows(run)):
             low, high = to_utc_iso(window.start), to_utc_iso(window.end)
             self.mark_extracted()
-            for raw in self.fetcher.fetch(window):
+            for raw in records:
                 record = convert(raw)
                 value = record.get(key)
                 if value is None or low <= value < high:

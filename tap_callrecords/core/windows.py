@@ -67,9 +67,12 @@ def sync_range(
     """The range one run covers.
 
     It starts at the bookmark minus the lookback (never before ``start_date``) and ends
-    at ``end_date`` or, by default, at now minus the vendor's data latency, so windows
-    that may still be filling are not claimed as done.
+    at ``end_date``, but never later than now minus the vendor's data latency, so
+    windows that may still be filling are never claimed as done (a bookmark in the
+    future would make later runs skip the calls made until then), and no vendor is
+    asked for a range in the future (some reject it).
     """
     start = start_date if bookmark is None else max(start_date, bookmark - lookback)
-    end = end_date if end_date is not None else now - latency
+    complete = now - latency
+    end = complete if end_date is None else min(end_date, complete)
     return Window(start, max(start, end))

@@ -1,0 +1,330 @@
+"""Fetcher: report jobs. Submit one job per window, poll at their own pace, stream each file.
+
+Some vendors hand out call records only as report files: a job is submitted for a time
+span, polled until the vendor has built the file, and the file is downloaded. The
+vendor's :class:`ReportJobAPI` says how (paths, bodies, statuses, file format); this
+module says when:
+
+- **In parallel, emitted in order.** Up to ``max_concurrent`` jobs run at once (the
+  vendor builds files while the tap waits), but windows are handed to the stream in
+  time order, so the bookmark still advances window by window.
+- **Polling is not retrying.** Each job is polled on its own growing interval (0.5 s,
+  then 1.5 times longer each time, at most 30 s): no busy polling, and waiting for a
+  slow job never spends the retry budget that protects each request.
+- **Quota.** A "quota full" answer to a submission waits and submits again, while the
+  jobs already running are polled; a quota that stays full for ``job_timeout`` ends the
+  run with one clear error.
+- **Failures.** A job that fails, is canceled by someone, or outlives ``job_timeout`` is
+  submitted again, at most ``max_attempts`` times, then the run stops naming the window
+  and the job; nothing past the last complete window is claimed.
+- **Streams, not files.** Rows are yielded while the file downloads; a download cut off
+  midway is fetched again and the rows already yielded are skipped.
+- **Row cap.** A file that holds ``row_cap`` rows may be truncated: its window is split
+  in two and each half read again (rows seen twice are the same calls, same keys).
+- **Clean-up.** Each file is deleted once its rows are written; on the way out (end,
+  error, SIGTERM, SIGINT) every job still running is cancelled and every file not yet
+  deleted is deleted, so nothing is left eating the vendor's quota.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+import typing as t
+from collections import deque
+from dataclasses import dataclass
+
+from tap_callrecords.core.errors import VendorAPIError
+from tap_callrecords.core.files import MalformedFile
+from tap_callrecords.core.retry import RETRIABLE_ERRORS, RetryPolicy, describe_failure
+from tap_callrecords.core.windows import Window
+
+if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Iterable, Iterator, Mapping
+
+
+#: A download that ends in one of these is fetched again.
+DOWNLOAD_ERRORS: tuple[type[Exception], ...] = (*RETRIABLE_ERRORS, MalformedFile)
+
+
+class JobState(enum.Enum):
+    """Where a job stands, whatever the vendor calls its statuses."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ReportJobAPI(t.Protocol):
+    """A vendor's report-job endpoints, as the job fetcher uses them."""
+
+    label: str
+    #: Rows a file holds at most (a file of this many may be truncated); ``None``: no cap.
+    row_cap: int | None
+
+    def submit(self, window: Window) -> str | None:
+        """Ask for a report of ``window``; its job id, or ``None`` when the quota is full."""
+
+    def status(self, job_id: str) -> tuple[JobState, str]:
+        """The job's state and the vendor's own word for it."""
+
+    def download(self, job_id: str) -> Iterator[Mapping[str, t.Any]] | None:
+        """The file's rows, streamed; ``None`` if the file is not ready yet."""
+
+    def delete(self, job_id: str) -> None:
+        """Delete the job's file (one attempt; failures are logged by the caller)."""
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel a job that has not finished (one attempt)."""
+
+
+@dataclass
+class Job:
+    """One submitted job for one window."""
+
+    window: Window
+    id: str
+    attempt: int
+    submitted_at: float
+    poll_interval: float
+    next_poll_at: float
+    state: JobState = JobState.RUNNING
+    status: str = "created"
+    cleaned: bool = False
+
+    def restart(self, job_id: str, now: float, first_poll: float) -> None:
+        """The window's next attempt, as job ``job_id``."""
+        self.id, self.attempt, self.state, self.status = job_id, self.attempt + 1, JobState.RUNNING, "created"
+        self.submitted_at, self.poll_interval, self.next_poll_at = now, first_poll, now + first_poll
+
+
+def describe(window: Window) -> str:
+    """A window as messages name it."""
+    return f"{window.start.isoformat()} to {window.end.isoformat()}"
+
+
+class JobFetcher:
+    """Reads windows through report jobs, several at once, in window order."""
+
+    first_poll_seconds = 0.5
+    poll_growth = 1.5
+    max_poll_seconds = 30.0
+    max_attempts = 3
+    #: A window shorter than this is not split further when its file hits the row cap.
+    min_split_seconds = 60.0
+
+    def __init__(
+        self,
+        api: ReportJobAPI,
+        *,
+        max_concurrent: int,
+        job_timeout: float,
+        retry_policy: RetryPolicy,
+        logger: logging.Logger,
+    ) -> None:
+        self.api = api
+        self.max_concurrent = max_concurrent
+        self.job_timeout = job_timeout
+        self.retry_policy = retry_policy
+        self.logger = logger
+        self._quota_retry_at = 0.0
+        self._quota_full_since: float | None = None
+        self._quota_wait = 0.0
+
+    # -- The fetcher protocol ---------------------------------------------------------
+
+    def read(self, windows: Iterable[Window]) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
+        """Each window with its rows, in order; a window's rows must be consumed before the next."""
+        pending = deque(windows)
+        inflight: deque[Job] = deque()
+        try:
+            while pending or inflight:
+                self._fill(pending, inflight)
+                if not inflight:
+                    self._sleep_until(self._quota_retry_at)
+                    continue
+                head = inflight[0]
+                self._wait_until_done(head, pending, inflight)
+                yield head.window, self._rows(head)
+                inflight.popleft()
+        finally:
+            self._clean_up(inflight)
+
+    # -- Submitting and polling -----------------------------------------------------------
+
+    def _fill(self, pending: deque[Window], inflight: deque[Job]) -> None:
+        """Submit jobs for the next windows while there is room and the quota allows."""
+        while pending and len(inflight) < self.max_concurrent and time.monotonic() >= self._quota_retry_at:
+            job_id = self._submit(pending[0])
+            if job_id is None:
+                return
+            now = time.monotonic()
+            first = self.first_poll_seconds
+            inflight.append(Job(pending.popleft(), job_id, 1, now, first, now + first))
+
+    def _submit(self, window: Window) -> str | None:
+        job_id = self.api.submit(window)
+        if job_id is None:
+            self._quota_full(time.monotonic())
+            return None
+        self._quota_full_since = None
+        self._quota_wait = 0.0
+        self.logger.debug("%s: job %s submitted for %s", self.api.label, job_id, describe(window))
+        return job_id
+
+    def _quota_full(self, now: float) -> None:
+        if self._quota_full_since is None:
+            self._quota_full_since = now
+            self.logger.warning(
+                "%s: the account's report-job quota is full; waiting for a free slot", self.api.label
+            )
+        elif now - self._quota_full_since > self.job_timeout:
+            raise VendorAPIError(
+                f"{self.api.label}: the account's report-job quota stayed full for "
+                f"{self.job_timeout / 60:g} minutes (job_timeout_minutes); other reports are using "
+                "every slot. Run again later: the sync resumes from its last STATE."
+            )
+        self._quota_wait = min(60.0, max(1.0, self._quota_wait * 2))
+        self._quota_retry_at = now + self._quota_wait
+
+    def _wait_until_done(self, head: Job, pending: deque[Window], inflight: deque[Job]) -> None:
+        """Poll every running job on its own schedule until the head job's file is ready."""
+        while head.state is not JobState.DONE:
+            now = time.monotonic()
+            for job in inflight:
+                if job.state is JobState.RUNNING and now >= job.next_poll_at:
+                    self._poll(job, now)
+            self._fill(pending, inflight)
+            if head.state is JobState.DONE:
+                return
+            next_polls = [job.next_poll_at for job in inflight if job.state is JobState.RUNNING]
+            if pending and len(inflight) < self.max_concurrent:
+                next_polls.append(self._quota_retry_at)
+            self._sleep_until(min(next_polls))
+
+    def _poll(self, job: Job, now: float) -> None:
+        state, status = self.api.status(job.id)
+        job.status = status
+        if state is JobState.RUNNING and now - job.submitted_at > self.job_timeout:
+            self._cancel(job)
+            self._retry(job, f"still {status} after {self.job_timeout / 60:g} minutes (job_timeout_minutes)")
+            return
+        if state is JobState.FAILED:
+            self._retry(job, f"ended {status}")
+            return
+        job.state = state
+        job.poll_interval = min(self.max_poll_seconds, job.poll_interval * self.poll_growth)
+        job.next_poll_at = now + job.poll_interval
+
+    def _retry(self, job: Job, why: str) -> None:
+        """Submit the job's window again, or stop once it has failed ``max_attempts`` times."""
+        if job.attempt >= self.max_attempts:
+            job.cleaned = True
+            raise VendorAPIError(
+                f"{self.api.label}: the report job {job.id} for {describe(job.window)} {why}, "
+                f"{job.attempt} times; the sync stopped after the last complete window."
+            )
+        self.logger.warning(
+            "%s: the report job %s for %s %s; submitting it again (attempt %d of %d)",
+            self.api.label, job.id, describe(job.window), why, job.attempt + 1, self.max_attempts,
+        )
+        while (job_id := self._submit(job.window)) is None:
+            self._sleep_until(self._quota_retry_at)
+        job.restart(job_id, time.monotonic(), self.first_poll_seconds)
+
+    # -- Downloading ---------------------------------------------------------------------
+
+    def _rows(self, job: Job) -> Iterator[Mapping[str, t.Any]]:
+        """The file's rows (downloaded again past a cut, skipping rows already yielded),
+        then the rows of the window's halves if the file reached the row cap."""
+        yielded = 0
+        failures = 0
+        while True:
+            try:
+                rows = self.api.download(job.id)
+                if rows is None:  # the status said done before the file was: wait for it
+                    self._not_ready(job)
+                    continue
+                for index, row in enumerate(rows):
+                    if index >= yielded:
+                        yielded += 1
+                        yield row
+                break
+            except DOWNLOAD_ERRORS as exc:
+                failures += 1
+                if failures >= self.retry_policy.max_tries:
+                    raise VendorAPIError(
+                        f"{self.api.label}: giving up on the file of job {job.id} for "
+                        f"{describe(job.window)} after {failures} attempts: {describe_failure(exc)}"
+                    ) from None
+                wait = self.retry_policy.exponential_wait(failures - 1)
+                self.logger.warning(
+                    "%s: the download of job %s failed after %d rows (%s); downloading it again in "
+                    "%.1f s, skipping the rows already read (attempt %d of %d)",
+                    self.api.label, job.id, yielded, describe_failure(exc), wait, failures + 1,
+                    self.retry_policy.max_tries,
+                )
+                time.sleep(wait)
+        self._delete(job)
+        cap = self.api.row_cap
+        if cap is not None and yielded >= cap:
+            yield from self._split(job.window, yielded)
+
+    def _not_ready(self, job: Job) -> None:
+        if time.monotonic() - job.submitted_at > self.job_timeout:
+            raise VendorAPIError(
+                f"{self.api.label}: the file of report job {job.id} for {describe(job.window)} was "
+                f"not ready {self.job_timeout / 60:g} minutes after submission (job_timeout_minutes)."
+            )
+        time.sleep(job.poll_interval)
+        job.poll_interval = min(self.max_poll_seconds, job.poll_interval * self.poll_growth)
+
+    def _split(self, window: Window, rows: int) -> Iterator[Mapping[str, t.Any]]:
+        span = window.end - window.start
+        if span.total_seconds() < 2 * self.min_split_seconds:
+            raise VendorAPIError(
+                f"{self.api.label}: the report for {describe(window)} holds {rows} rows, the vendor's "
+                "cap per file, and the window is too short to split further."
+            )
+        middle = window.start + span / 2
+        self.logger.warning(
+            "%s: the report for %s reached the vendor's cap of %d rows and may be cut short; "
+            "reading each half of the window again", self.api.label, describe(window), rows,
+        )
+        for _, rows_of_half in self.read([Window(window.start, middle), Window(middle, window.end)]):
+            yield from rows_of_half
+
+    # -- Clean-up ------------------------------------------------------------------------
+
+    def _delete(self, job: Job) -> None:
+        job.cleaned = True
+        try:
+            self.api.delete(job.id)
+        except Exception as exc:
+            self.logger.warning("%s: could not delete the file of job %s: %s",
+                                self.api.label, job.id, describe_failure(exc))
+
+    def _cancel(self, job: Job) -> None:
+        try:
+            self.api.cancel(job.id)
+        except Exception as exc:
+            self.logger.warning("%s: could not cancel job %s: %s",
+                                self.api.label, job.id, describe_failure(exc))
+
+    def _clean_up(self, inflight: Iterable[Job]) -> None:
+        """Cancel what still runs and delete what was built but not read."""
+        for job in inflight:
+            if job.cleaned:
+                continue
+            if job.state is JobState.DONE:
+                self._delete(job)
+            else:
+                job.cleaned = True
+                self._cancel(job)
+
+    @staticmethod
+    def _sleep_until(moment: float) -> None:
+        delay = moment - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)

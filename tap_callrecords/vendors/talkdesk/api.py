@@ -1,0 +1,186 @@
+"""Talkdesk Explore's report API: OAuth client credentials and ``explore_calls`` report jobs.
+
+- **Hosts by region** (``us``, ``eu``, ``ca``) for both the API and the token endpoint
+  (``https://{account}.talkdeskid.com/oauth/token`` and the like); both can be
+  overridden for other regions.
+- **Jobs.** ``POST /data/reports/explore_calls/jobs`` with a timespan (``from``
+  inclusive, ``to`` exclusive, at most 31 days, never in the future), the job's IANA
+  ``timezone`` and a file ``format``. The timespan is sent with an explicit ``Z``; the
+  file's times come back in the job's timezone, without an offset. The reply's id is
+  read from ``{"job": {...}}`` (real replies) or flat (the reference), whichever comes.
+  A 429 there means the account's 15-job quota is full.
+- **Status.** ``GET .../jobs/{id}``: ``created``, ``processing``, ``uploading`` run on;
+  ``done`` is done, and so is any 3xx (303 and 300 are both documented);
+  ``failed``, ``canceled`` and ``deleted`` end the job.
+- **Files.** ``GET .../files/{id}`` answers 303 to a short-lived pre-signed object-store
+  URL, fetched **without** the ``Authorization`` header (the store rejects it); an
+  expired URL (403 or 400 from the store) is asked for again. ``DELETE .../files/{id}``
+  once read. Cancelling a running job as ``DELETE .../jobs/{id}`` is inferred from the
+  API's resource layout (the docs list no cancel call); a refusal is logged, not fatal.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import datetime
+from urllib.parse import urljoin
+
+from tap_callrecords.core.auth import ClientCredentialsAuth
+from tap_callrecords.core.client import VendorClient, parsed_body
+from tap_callrecords.core.convert import UTC
+from tap_callrecords.core.errors import VendorAPIError
+from tap_callrecords.core.files import csv_rows, json_array_items, json_lines
+from tap_callrecords.core.jobs import JobState
+
+if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+
+    import requests
+
+    from tap_callrecords.core.client import RequestSettings
+    from tap_callrecords.core.windows import Window
+
+LABEL = "Talkdesk"
+CREDENTIAL_SETTINGS = ("talkdesk.account_name", "talkdesk.client_id", "talkdesk.client_secret")
+SCOPE = "data-reports:read data-reports:write"
+#: API root and token endpoint per region; ``{account}`` is ``talkdesk.account_name``.
+REGIONS: dict[str, tuple[str, str]] = {
+    "us": ("https://api.talkdeskapp.com", "https://{account}.talkdeskid.com/oauth/token"),
+    "eu": ("https://api.talkdeskapp.eu", "https://{account}.talkdeskid.eu/oauth/token"),
+    "ca": ("https://api.talkdeskappca.com", "https://{account}.talkdeskidca.com/oauth/token"),
+}
+REPORT = "/data/reports/explore_calls"
+#: Rows a report file holds at most (the docs' limit per request; ``talkdesk.report_row_cap``).
+ROW_CAP = 1_000_000
+RUNNING = frozenset(("created", "processing", "uploading", "queued"))
+ENDED = frozenset(("failed", "canceled", "cancelled", "deleted", "expired"))
+#: The object store's answers to an expired pre-signed URL.
+EXPIRED_URL = (400, 403)
+MAX_URL_RENEWALS = 3
+CHUNK = 1 << 20
+PARSERS: dict[str, Callable[[Iterable[bytes]], Iterator[dict[str, t.Any]]]] = {
+    "csv": csv_rows,
+    "json": lambda chunks: json_array_items(chunks, "entries"),
+    "json_bulk": json_lines,
+}
+
+
+def api_url(settings: Mapping[str, t.Any]) -> str:
+    """The API root: ``talkdesk.api_url``, else the region's."""
+    return str(settings.get("api_url") or REGIONS[settings["region"]][0])
+
+
+def token_url(settings: Mapping[str, t.Any]) -> str:
+    """The token endpoint: ``talkdesk.oauth_url``, else the region's for the account."""
+    return str(settings.get("oauth_url") or REGIONS[settings["region"]][1].format(
+        account=settings["account_name"]))
+
+
+def talkdesk_client(
+    settings: Mapping[str, t.Any], request: RequestSettings, logger: logging.Logger
+) -> VendorClient:
+    """OAuth client credentials with the report scopes; the ~10-minute token is renewed
+    a minute before it expires and after a 401, also while jobs are being polled."""
+    auth = ClientCredentialsAuth(
+        token_url=token_url(settings),
+        client_id=str(settings["client_id"]),
+        client_secret=str(settings["client_secret"]),
+        form={"grant_type": "client_credentials", "scope": SCOPE},
+        vendor=LABEL,
+        credential_settings=CREDENTIAL_SETTINGS,
+        policy=request.retry_policy,
+        timeout=request.timeout,
+    )
+    return VendorClient(label=LABEL, base_url=api_url(settings), settings=request, logger=logger,
+                        auth=auth, credential_settings=CREDENTIAL_SETTINGS)
+
+
+def utc_z(moment: datetime) -> str:
+    """An instant as ``YYYY-MM-DDTHH:MM:SSZ``: explicit, so the job's timezone cannot shift it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _job(body: t.Any) -> Mapping[str, t.Any]:
+    """The job object of a reply, wrapped (``{"job": {...}}``) or flat."""
+    if isinstance(body, dict):
+        inner = body.get("job")
+        return inner if isinstance(inner, dict) else body
+    return {}
+
+
+class ExploreCallsReports:
+    """The ``explore_calls`` report jobs of one Talkdesk account (a ``ReportJobAPI``)."""
+
+    label = LABEL
+
+    def __init__(self, client: VendorClient, *, timezone: str, report_format: str, row_cap: int) -> None:
+        self.client = client
+        self.row_cap: int | None = row_cap
+        self.timezone = timezone
+        self.report_format = report_format
+        self.parse = PARSERS[report_format]
+
+    def submit(self, window: Window) -> str | None:
+        body = {
+            "name": f"tap-callrecords explore_calls {utc_z(window.start)} to {utc_z(window.end)}",
+            "timezone": self.timezone,
+            "format": self.report_format,
+            "timespan": {"from": utc_z(window.start), "to": utc_z(window.end)},
+        }
+        response = self.client.send("POST", f"{REPORT}/jobs", json=body, passthrough=(429,))
+        if response.status_code == 429:
+            response.close()
+            return None
+        job_id = _job(parsed_body(response)).get("id")
+        if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
+            raise VendorAPIError(f"{LABEL}: the reply to a new report job holds no job id")
+        return str(job_id)
+
+    def status(self, job_id: str) -> tuple[JobState, str]:
+        response = self.client.send("GET", f"{REPORT}/jobs/{job_id}", redirects=True,
+                                    what=f"{REPORT}/jobs/<id>")
+        if 300 <= response.status_code < 400:
+            return JobState.DONE, "done"
+        status = str(_job(parsed_body(response)).get("status") or "").lower()
+        if status == "done":
+            return JobState.DONE, status
+        if status in ENDED:
+            return JobState.FAILED, status
+        return JobState.RUNNING, status or "unknown"
+
+    def download(self, job_id: str) -> Iterator[dict[str, t.Any]] | None:
+        for _ in range(MAX_URL_RENEWALS):
+            files = self.client.send("GET", f"{REPORT}/files/{job_id}", redirects=True,
+                                     what=f"{REPORT}/files/<id>")
+            location = files.headers.get("Location")
+            if not 300 <= files.status_code < 400:
+                return None  # the job's body again: the file is not ready
+            if not location:
+                raise VendorAPIError(f"{LABEL}: the files endpoint redirected without a Location")
+            file = self.client.send("GET", urljoin(files.url, location), authenticated=False, stream=True,
+                                    decode=False, passthrough=EXPIRED_URL, what="the report file")
+            if file.status_code in EXPIRED_URL:
+                file.close()
+                self.client.logger.info("%s: the download URL of job %s has expired; asking for a new one",
+                                        LABEL, job_id)
+                continue
+            return self._rows(file)
+        raise VendorAPIError(
+            f"{LABEL}: the download URL of report job {job_id} was refused {MAX_URL_RENEWALS} times "
+            "(expired or rejected by the object store)."
+        )
+
+    def _rows(self, file: requests.Response) -> Iterator[dict[str, t.Any]]:
+        try:
+            yield from self.parse(file.iter_content(CHUNK))
+        finally:
+            file.close()
+
+    def delete(self, job_id: str) -> None:
+        self.client.send("DELETE", f"{REPORT}/files/{job_id}", decode=False, retry=False,
+                         passthrough=(404,), what=f"{REPORT}/files/<id>").close()
+
+    def cancel(self, job_id: str) -> None:
+        self.client.send("DELETE", f"{REPORT}/jobs/{job_id}", decode=False, retry=False,
+                         passthrough=(404, 405, 409), what=f"{REPORT}/jobs/<id>").close()

@@ -1,0 +1,63 @@
+"""Report files read as streams: the same rows whatever the chunking, clear errors when broken."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tap_callrecords.core.files import MalformedFile, csv_rows, json_array_items, json_lines
+
+ROWS = [
+    {"id": "1", "note": 'said "hi",\nthen left', "when": "2024-07-01 10:00:00", "n": "3"},
+    {"id": "2", "note": "", "when": "2024-07-01 10:00:01", "n": "é ünïcode ✓"},
+    {"id": "3", "note": "{not json}", "when": "", "n": "-1.5e3"},
+]
+
+
+def chunked(data: bytes, size: int) -> list[bytes]:
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def as_csv(rows) -> bytes:
+    import csv
+    import io
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue().encode()
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 64, 1 << 20])
+def test_csv_rows_survive_any_chunking(size):
+    assert list(csv_rows(chunked(as_csv(ROWS), size))) == ROWS
+
+
+@pytest.mark.parametrize("size", [1, 3, 17, 1 << 20])
+def test_json_entries_survive_any_chunking(size):
+    typed = [{**row, "n": 3.25, "flag": True, "nested": {"a": [1, 2]}} for row in ROWS]
+    document = json.dumps({"entries": typed, "total": 3}, indent=1).encode()
+    assert list(json_array_items(chunked(document, size), "entries")) == typed
+    assert list(json_array_items([b'{"total": 0, "entries": []}'], "entries")) == []
+
+
+@pytest.mark.parametrize("size", [1, 5, 1 << 20])
+def test_json_lines_survive_any_chunking(size):
+    lines = b"\n".join(json.dumps(row).encode() for row in ROWS) + b"\n\n"
+    assert list(json_lines(chunked(lines, size))) == ROWS
+
+
+@pytest.mark.parametrize(("reader", "data", "message"), [
+    (csv_rows, b"a,b\n1,2\n3\n", "a CSV row has 1 cells where the header has 2"),
+    (json_lines, b'{"a": 1}\n{"a": \n', "not JSON"),
+    (json_lines, b"[1, 2]\n", "not an object"),
+    (lambda chunks: json_array_items(chunks, "entries"), b'{"entries": [{"a": 1}, {"a": ', "ends"),
+    (lambda chunks: json_array_items(chunks, "entries"), b'{"entries": {"a": 1}}', "is not a list"),
+    (lambda chunks: json_array_items(chunks, "entries"), b'{"rows": []}', 'no "entries" list'),
+    (lambda chunks: json_array_items(chunks, "entries"), b'{"entries": [1]}', "is not an object"),
+])
+def test_a_broken_file_is_one_clear_error(reader, data, message):
+    with pytest.raises(MalformedFile, match=message):
+        list(reader(chunked(data, 4)))
