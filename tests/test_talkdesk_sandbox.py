@@ -219,7 +219,7 @@ def test_quota_counts_jobs_held_by_someone_else(sandbox, talkdesk):
     talkdesk.job_id()
     stats = vendor_stats(sandbox)
     assert stats["quota_rejections"] == 2 and stats["max_concurrent_jobs"] == 2
-    assert stats["running_jobs"] == 2 and stats["held_jobs"] == 13 and stats["jobs_canceled"] == 1
+    assert stats["running_jobs"] == 2 and stats["held_jobs_active"] == 13 and stats["jobs_canceled"] == 1
     assert stats["jobs_by_status"] == {"canceled": 1, "created": 2}
 
     sandbox.configure("talkdesk", held_jobs=0)
@@ -368,3 +368,19 @@ def test_a_large_file_is_streamed(sandbox, talkdesk):
     assert lines == 200_001
     assert chunks > 10
     assert elapsed < 10  # ~0.7 s measured; the bound only catches a pathological slowdown
+
+
+def test_object_store_on_another_host_name(sandbox, talkdesk):
+    """With ``object_host`` the pre-signed URL names another host, as S3's does: a client
+    that follows the redirect drops its Authorization header there by itself."""
+    sandbox.configure("talkdesk", object_host="localhost")
+    job_id = talkdesk.job_id()
+    talkdesk.wait_done(job_id)
+
+    url = talkdesk.file_url(job_id)
+    followed = talkdesk.http.get(f"{talkdesk.settings['api_url']}{FILES}/{job_id}",
+                                 headers={"Authorization": f"Bearer {talkdesk.token}"})
+
+    assert url.startswith(f"http://localhost:{sandbox.url.rsplit(':', 1)[1]}/talkdesk/_objects/")
+    assert followed.status_code == 200 and followed.text.startswith("interaction_id,")
+    assert vendor_stats(sandbox)["auth_header_on_object_store"] == 0

@@ -28,12 +28,15 @@ it is done, download its file from a short-lived pre-signed object-store URL, de
   /talkdesk/data/reports/explore_calls/files/{id}`` (the documented path, below the
   sandbox's mount point).
 - ``GET /data/reports/explore_calls/files/{id}``: 200 with the job while not done; once
-  done, 303 to a pre-signed URL on this server (``/talkdesk/_objects/{id}?X-Amz-...``,
-  host from the request's ``Host`` or ``object_host``). That URL needs no token,
-  rejects any request carrying ``Authorization`` with S3's 400 "Only one auth mechanism
-  allowed", expires after ``url_ttl`` seconds (60) with S3's 403 "Request has expired"
-  (``expire_urls``: the next n URLs are issued already expired) and is a 404 once the
-  file is deleted. The file is streamed (chunked), never built in memory.
+  done, 303 to a pre-signed URL on this server (``/talkdesk/_objects/{id}?X-Amz-...``),
+  on the request's ``Host``, or on ``object_host`` (with the request's port): another
+  host name, as S3's is, so that an HTTP client drops ``Authorization`` on the redirect
+  by itself; on the default host only a client that leaves it out gets the file. The
+  URL needs no token, rejects any request carrying ``Authorization`` with S3's 400 "Only
+  one auth mechanism allowed", expires after ``url_ttl`` seconds (60) with S3's 403
+  "Request has expired" (``expire_urls``: the next n URLs are issued already expired)
+  and is a 404 once the file is deleted. The file is streamed (chunked), never built
+  in memory.
 - ``DELETE /data/reports/explore_calls/files/{id}``: 204; file and job become
   ``deleted`` (a second delete is a 404).
 - Files: ``csv`` (header row, RFC 4180 quoting, CRLF), ``json``
@@ -58,6 +61,18 @@ object per line; the error codes; the status timings; the pre-signed URL's shape
 readings of the 2026 payload are served on demand, since the sibling Calls report moved
 to them at that date: ``duration_unit: "seconds"`` (integer seconds) and
 ``time_format: "utc_z"`` (``2025-10-09T16:59:52Z``). Row times are whole seconds.
+
+Faults apply to the API and the object store, not to the token endpoint; a fault's
+``path`` targets one endpoint (``"/_objects"`` for downloads, where ``drop_after_bytes``
+cuts a file midway). The stats' ``vendor`` object: ``tokens_issued``,
+``invalid_access_tokens``, ``api_requests``, ``jobs_created``, ``jobs_rejected`` (400s),
+``quota_rejections`` (429s), ``jobs_by_status``, ``max_concurrent_jobs``, ``running_jobs``
+(the tap's jobs only), ``held_jobs_active``, ``undeleted_files``, ``status_polls``,
+``file_requests``, ``urls_issued``, ``expired_url_requests``,
+``auth_header_on_object_store``, ``downloads_started``, ``downloads_completed``,
+``rows_served``, ``capped_files``, ``files_deleted``, ``jobs_canceled`` and
+``timespans`` (each job's ``from``/``to`` as sent, its timezone and format, and
+``from_utc``/``to_utc``).
 """
 
 from __future__ import annotations
@@ -402,7 +417,7 @@ class TalkdeskAPI(VendorAPI):
                 jobs_by_status=dict(statuses),
                 running_jobs=sum(statuses[s] for s in ACTIVE),
                 undeleted_files=statuses["done"],
-                held_jobs=sum(1 for until in self.held_until if until > now),
+                held_jobs_active=sum(1 for until in self.held_until if until > now),
             )
             return counters
 
