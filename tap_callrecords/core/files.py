@@ -2,16 +2,14 @@
 
 A report can hold a million rows (hundreds of megabytes), so no reader here holds more
 than one buffer of the file: CSV through the ``csv`` module's C parser, JSON lines one
-line at a time, and a JSON document ``{"<key>": [ {...}, ... ]}`` object by object with
-the standard library's C scanner (``JSONDecoder.raw_decode``) over a sliding buffer.
+line at a time, and a JSON document ``{"<key>": [ {...}, ... ]}`` a buffer of entries
+at a time with ``msgspec``.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import json
 import typing as t
 
 import msgspec
@@ -23,26 +21,18 @@ if t.TYPE_CHECKING:
 
 CHUNK = 1 << 20
 _JSON_LINE = msgspec.json.Decoder()
-_SCANNER = json.JSONDecoder()
-_WHITESPACE = " \t\r\n"
-_SEPARATORS = _WHITESPACE + ","
-#: An entry that does not decode within this much text is not a truncated one: it is broken.
-MAX_ENTRY_CHARS = 16 << 20
+_ENTRIES = msgspec.json.Decoder(list[dict[str, t.Any]])
+_BLANK = b" \t\r\n"
+_BLANK_OR_COMMA = _BLANK + b","
+_OPEN_OBJECT, _CLOSE_LIST = ord("{"), ord("]")
+#: Wrong guesses at where the buffer's last whole entry ends before reading on.
+_GUESSES = 4
+#: An entry that does not decode within this many bytes is not a truncated one: it is broken.
+MAX_ENTRY_BYTES = 16 << 20
 
 
 class MalformedFile(VendorAPIError):
     """The report file is not in the format it was asked for."""
-
-
-def _text_chunks(chunks: Iterable[bytes]) -> Iterator[str]:
-    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    for chunk in chunks:
-        text = decoder.decode(chunk)
-        if text:
-            yield text
-    tail = decoder.decode(b"", final=True)
-    if tail:
-        yield tail
 
 
 class _ChunkReader(io.RawIOBase):
@@ -109,59 +99,69 @@ def _object(line: bytes) -> dict[str, t.Any]:
 
 
 def json_array_items(chunks: Iterable[bytes], key: str) -> Iterator[dict[str, t.Any]]:
-    """Objects of the list under ``key`` in a JSON document, one at a time."""
-    texts = _text_chunks(chunks)
-    buffer = ""
+    """Objects of the list under ``key`` in a JSON document, a buffer at a time.
+
+    The entries held in the buffer are decoded in one ``msgspec`` call: the text from
+    the first entry's ``{`` to a later ``}`` is wrapped in ``[...]`` and decoded. That
+    succeeds only if the ``}`` closes an entry (a ``}`` inside a string or a nested
+    object leaves the text unbalanced, and the decode fails), so a failed guess tries
+    an earlier ``}`` or waits for more of the file; no entry is ever cut or guessed.
+    """
+    source = iter(chunks)
+    buffer = b""
     position = 0
     exhausted = False
 
     def more() -> bool:
         nonlocal buffer, position, exhausted
-        if exhausted:
-            return False
-        chunk = next(texts, None)
-        if chunk is None:
-            exhausted = True
-            return False
-        buffer = buffer[position:] + chunk
-        position = 0
-        return True
+        for chunk in source:
+            if chunk:
+                buffer = buffer[position:] + chunk
+                position = 0
+                return True
+        exhausted = True
+        return False
 
-    marker = f'"{key}"'
+    def skip(characters: bytes) -> int:
+        """The next byte that is not one of ``characters`` (reading on as needed)."""
+        nonlocal position
+        while True:
+            while position < len(buffer) and buffer[position] in characters:
+                position += 1
+            if position < len(buffer):
+                return buffer[position]
+            if not more():
+                raise MalformedFile("the JSON report file ends early")
+
+    marker = f'"{key}"'.encode()
     while (found := buffer.find(marker)) < 0:
         if not more():
             raise MalformedFile(f'no "{key}" list in the JSON report file')
     position = found + len(marker)
-    for expected in ":[":
-        while True:
-            while position < len(buffer) and buffer[position] in _WHITESPACE:
-                position += 1
-            if position < len(buffer):
-                break
-            if not more():
-                raise MalformedFile("the JSON report file ends early")
-        if buffer[position] != expected:
+    for expected in b":[":
+        if skip(_BLANK) != expected:
             raise MalformedFile(f'"{key}" in the JSON report file is not a list')
         position += 1
     while True:
-        while True:
-            while position < len(buffer) and buffer[position] in _SEPARATORS:
-                position += 1
-            if position < len(buffer):
-                break
-            if not more():
-                raise MalformedFile("the JSON report file ends early")
-        if buffer[position] == "]":
+        first = skip(_BLANK_OR_COMMA)
+        if first == _CLOSE_LIST:
             return
-        try:
-            value, end = _SCANNER.raw_decode(buffer, position)
-        except json.JSONDecodeError:
-            if len(buffer) - position < MAX_ENTRY_CHARS and more():
-                continue
-            raise MalformedFile("the JSON report file ends inside an entry") from None
-        if end == len(buffer) and more():
-            continue  # a number may go on in the next chunk: decode it again whole
-        if not isinstance(value, dict):
+        if first != _OPEN_OBJECT:
             raise MalformedFile(f'an entry of "{key}" in the JSON report file is not an object')
-        position = end
-        yield value
+        entries = None
+        cut = buffer.rfind(b"}", position)
+        for _ in range(_GUESSES if not exhausted else len(buffer)):
+            if cut < position:
+                break
+            try:
+                entries = _ENTRIES.decode(b"[" + buffer[position:cut + 1] + b"]")
+            except msgspec.DecodeError:
+                cut = buffer.rfind(b"}", position, cut)
+                continue
+            break
+        if entries is None:
+            if len(buffer) - position > MAX_ENTRY_BYTES or not more():
+                raise MalformedFile("the JSON report file ends inside an entry, or an entry is broken")
+            continue
+        position = cut + 1
+        yield from entries
