@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tap_callrecords.sandbox.client import SandboxProcess
+from tap_callrecords.sandbox.vendors import VENDOR_APIS
 
-from tests.sandbox_client import SandboxProcess  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -66,8 +66,6 @@ def main() -> None:
                         help="records for the SDK-default run (default: same as --records)")
     parser.add_argument("--vendor", action="append", help="vendor(s) to measure (default: all)")
     args = parser.parse_args()
-
-    from tap_callrecords.sandbox.vendors import VENDOR_APIS
 
     vendors = args.vendor or list(VENDOR_APIS)
     ours = [sys.executable, "-m", "tap_callrecords"]

@@ -14,12 +14,15 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox_client import ROOT, SandboxProcess
+from tap_callrecords.sandbox.client import SandboxProcess
+
+#: The checkout the tests run in (Meltano project, scripts).
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
 def sandbox_process() -> Iterator[SandboxProcess]:
-    with SandboxProcess() as sandbox:
+    with SandboxProcess(cwd=ROOT) as sandbox:
         yield sandbox
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from tap_callrecords.tap import TapCallRecords
-from tests.sandbox_client import ROOT
+from tests.conftest import ROOT
 
 
 def flatten(properties: dict, prefix: str = "") -> dict[str, dict]:

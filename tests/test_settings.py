@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox_client import vendor_config
+from tap_callrecords.sandbox.client import vendor_config
 
 JULY = {"start": "2024-07-01T00:00:00+00:00", "end": "2024-07-08T00:00:00+00:00"}
 

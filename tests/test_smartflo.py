@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tap_callrecords.sandbox.client import vendor_config
 from tests.assertions import assert_one_clear_error, assert_records_match_schema, assert_unique_keys
-from tests.sandbox_client import vendor_config
 
 STREAM = "smartflo_call_records"
 IST = timezone(timedelta(hours=5, minutes=30))

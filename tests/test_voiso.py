@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tap_callrecords.sandbox.client import vendor_config
 from tests.assertions import assert_one_clear_error, assert_records_match_schema, assert_unique_keys
-from tests.sandbox_client import vendor_config
 
 STREAM = "voiso_cdr"
 JULY = {"start": "2024-07-01T00:00:00+00:00", "end": "2024-07-29T00:00:00+00:00"}

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tap_callrecords.sandbox.client import vendor_config
 from tap_callrecords.sandbox.zoom import DEFAULTS, TOKEN_PREFIX
 from tap_callrecords.vendors.zoom import DEFAULT_MAX_REQUESTS_PER_SECOND
 from tests.assertions import assert_one_clear_error, assert_records_match_schema, assert_unique_keys
-from tests.sandbox_client import vendor_config
 
 STREAM = "zoom_voice_calls"
 KEY = "engagement_id"
