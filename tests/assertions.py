@@ -24,7 +24,8 @@ def date_time_fields(schema: dict[str, Any], prefix: tuple[str, ...] = ()) -> li
 
 
 def assert_records_match_schema(run: TapRun, stream: str) -> None:
-    """Every record of ``stream`` validates against its SCHEMA message; date-times are UTC.
+    """Every record of ``stream`` validates against its SCHEMA message; date-times are UTC,
+    written with ``+00:00``.
 
     The tap skips the SDK's type conformance for speed, so this is what proves the
     records are typed right: all of them are checked, not a sample.
@@ -46,6 +47,7 @@ def assert_records_match_schema(run: TapRun, stream: str) -> None:
                 assert moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0, (
                     f"{'.'.join(path)} is not UTC: {value}"
                 )
+                assert value.endswith("+00:00"), f"{'.'.join(path)} is not written with +00:00: {value}"
 
 
 def assert_unique_keys(records: list[dict[str, Any]], key: str) -> None:

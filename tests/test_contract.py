@@ -72,19 +72,20 @@ def first_local_midnight_after(moment: datetime, zone: Any) -> datetime:
 
 @every_reading
 def test_window_edges_keep_each_record_exactly_once(sandbox, run_tap, profile, reading):
-    """Records on either side of the range's ends, of a window boundary and of a local
-    midnight, each written in UTC and in the vendor's local time."""
+    """Records on either side of the range's ends, of window boundaries and of the local
+    midnight after each, each written in UTC and in the vendor's local time."""
     edges, step = profile.edges, profile.resolution
     start, end = datetime.fromisoformat(edges.start), datetime.fromisoformat(edges.end)
-    boundary = datetime.fromisoformat(edges.boundary)
-    midnight = first_local_midnight_after(boundary, profile.local_tz)
-    assert start < boundary < midnight < end - step
-    instants = {
-        "before-range": start - step, "range-start": start,
-        "before-boundary": boundary - step, "on-boundary": boundary, "after-boundary": boundary + step,
-        "before-local-midnight": midnight - step, "local-midnight": midnight,
-        "range-last": end - step, "range-end": end,
-    }
+    instants = {"before-range": start - step, "range-start": start,
+                "range-last": end - step, "range-end": end}
+    for boundary in map(datetime.fromisoformat, edges.boundaries):
+        midnight = first_local_midnight_after(boundary, profile.local_tz)
+        assert start < boundary < midnight < end - step
+        at = boundary.strftime("%m%dT%H%M")
+        instants.update({
+            f"before-{at}": boundary - step, f"on-{at}": boundary, f"after-{at}": boundary + step,
+            f"before-local-midnight-after-{at}": midnight - step, f"local-midnight-after-{at}": midnight,
+        })
     expected: dict[str, datetime] = {}
     records = []
     for name, instant in instants.items():
@@ -215,8 +216,8 @@ def test_retry_after_is_honoured(sandbox, run_tap, profile):
 def test_persistent_fault_ends_with_one_clear_error_and_honest_state(sandbox, run_tap, profile):
     first_window = profile.first_window
     config = profile.sync_config(sandbox, first_window.sync, retry_initial_wait_seconds=0.01, max_retries=3)
-    # The first window (one page) succeeds; every request after it fails.
-    profile.inject(sandbox, {"status": 503, "repeat": 1000, "after": 1})
+    # The first window succeeds; every request after it fails.
+    profile.inject(sandbox, {"status": 503, "repeat": 1000, "after": first_window.requests})
 
     run = run_tap(config)
 
@@ -286,7 +287,7 @@ def test_rejected_credentials_are_one_clear_error(sandbox, run_tap, profile, cre
     wrong = f"not-the-{credentials.secret}-5e1f"
     config = profile.config(sandbox, options, settings={**credentials.settings, credentials.secret: wrong})
 
-    run = run_tap(config, env=DEBUG)
+    run = run_tap(config)  # at the default log level (the secrets test runs one at DEBUG)
 
     assert_one_clear_error(run, exactly=credentials.rejected)
     assert run.records(profile.stream) == []

@@ -5,8 +5,9 @@ written once and run against every profile; a new vendor is one more entry here 
 its sandbox API). Where vendors differ, the profile says how (a value, or a function);
 the exact numbers a vendor's data set yields are kept here, next to the data set.
 
-Values come from the sandbox modules or are written out; the only thing taken from the
-tap is nothing at all: the tests see the tap through its CLI.
+Values come from the sandbox modules or are written out, never from the tap's own
+modules: the tests see the tap only through its CLI, so they hold across a rewrite of
+its internals.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from tap_callrecords.sandbox import smartflo as smartflo_sandbox
 from tap_callrecords.sandbox import voiso as voiso_sandbox
 from tap_callrecords.sandbox import zoom as zoom_sandbox
 from tap_callrecords.sandbox.client import SandboxProcess, vendor_config
-from tests.conftest import TapRun
 
 UTC = timezone.utc
 #: Retries quick enough for tests, and enough of them for every fault schedule used.
@@ -48,21 +48,23 @@ class Sync:
 
 @dataclass(frozen=True)
 class FirstWindow:
-    """A sync whose first window is one page: what that window holds and where it ends."""
+    """A sync whose first window takes ``requests`` requests to the fault path (one page):
+    what that window holds and where it ends."""
 
     sync: Sync
     end: str
     records: int
+    requests: int = 1
 
 
 @dataclass(frozen=True)
 class Edges:
-    """Window-edge data: the sync range, one window boundary inside it, the settings that
-    put the boundary there."""
+    """Window-edge data: the sync range, instants inside it to put records around (window
+    boundaries under ``settings``, day boundaries of the API's filters)."""
 
     start: str
     end: str
-    boundary: str
+    boundaries: tuple[str, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -114,19 +116,27 @@ class VendorProfile:
     busy_body: Mapping[str, Any]
     error_body: Callable[[int, str], dict[str, Any]]
     credentials: tuple[Credentials, ...]
-    #: Sandbox options for each undocumented reading of the API the tap must survive.
+    #: Sandbox options for each undocumented reading of the API the tap must survive
+    #: (full sync and window edges run under each).
     readings: Mapping[str, Mapping[str, Any]]
+    #: A sync over several windows, every record of it checked.
     full_sync: Sync
+    #: A sync killed at seeded random points and resumed from its last STATE.
     resume: Sync
+    #: A sync of at least 20 requests to the fault path (the fault schedule's span).
     faults: Sync
+    #: A sync of at least two requests to the fault path (the second one times out).
     timeout: Sync
+    #: A sync of at least four requests to the fault path, as the secrets test runs it.
     secrets: Sync
     #: Incremental runs: ``count`` records over the last ``incremental_days`` days.
     incremental: Sync
     incremental_days: int
+    #: Where a persistent fault after the first window leaves the run.
     first_window: FirstWindow
     edges: Edges
-    #: ``(vendor setting changes, messages)``: each change alone fails with all messages.
+    #: ``(vendor setting changes, messages)``: each entry's changes fail the run, before any
+    #: request, with all of its messages.
     bad_settings: tuple[tuple[Mapping[str, Any], tuple[str, ...]], ...]
     #: Vendor settings on top of the sandbox's (e.g. lift a rate cap the sandbox has no
     #: reason for).
@@ -177,9 +187,6 @@ class VendorProfile:
         """The replication key of an emitted record."""
         return datetime.fromisoformat(record[self.replication_key])
 
-    def keys(self, run: TapRun) -> list[Any]:
-        return [record[self.primary_key] for record in run.records(self.stream)]
-
 
 # -- Voiso -------------------------------------------------------------------------------
 
@@ -221,8 +228,9 @@ VOISO = VendorProfile(
     # 2,000 calls over 28 days: a quarter in the first week.
     first_window=FirstWindow(Sync(2_000, settings={"window_days": 7}),
                              end="2024-07-08T00:00:00.000000+00:00", records=500),
+    # 07-15 is where the default 14-day windows meet; 07-08 is a UTC day boundary only.
     edges=Edges("2024-07-01T00:00:00+00:00", "2024-07-29T00:00:00+00:00",
-                boundary="2024-07-08T00:00:00+00:00", settings={"window_days": 7}),
+                boundaries=("2024-07-08T00:00:00+00:00", "2024-07-15T00:00:00+00:00")),
     bad_settings=(
         ({"per_page": 0}, ("voiso.per_page is 0; it must be a whole number from 1 to 10000",)),
         ({"per_page": 10_001}, ("voiso.per_page is 10001; it must be a whole number from 1 to 10000",)),
@@ -289,7 +297,7 @@ SMARTFLO = VendorProfile(
                              end="2024-07-02T00:00:00.000000+00:00", records=72),
     # 23:30 IST (18:00 UTC) is an hourly window boundary.
     edges=Edges("2024-07-01T12:00:00+00:00", "2024-07-02T00:00:00+00:00",
-                boundary="2024-07-01T18:00:00+00:00"),
+                boundaries=("2024-07-01T18:00:00+00:00",)),
     bad_settings=(
         ({"api_token": "t0ken"},
          ("smartflo has both an API token and a login; set either smartflo.api_token, or "
@@ -365,7 +373,7 @@ ZOOM = VendorProfile(
     # 500 calls over ten days: the first day (one page) holds 50.
     first_window=FirstWindow(Sync(500), end="2024-07-02T00:00:00.000000+00:00", records=50),
     edges=Edges("2024-07-01T00:00:00+00:00", "2024-07-11T00:00:00+00:00",
-                boundary="2024-07-02T00:00:00+00:00"),
+                boundaries=("2024-07-02T00:00:00+00:00",)),
     bad_settings=(
         ({"page_size": 101, "user_ids": [f"u{i}" for i in range(21)], "view_type": "full",
           "max_requests_per_second": 0},
