@@ -298,9 +298,13 @@ def test_rejected_credentials_are_one_clear_error(sandbox, run_tap, profile, cre
 # -- Settings ----------------------------------------------------------------------------------------------
 
 
+def changes_id(changes: dict[str, Any]) -> str:
+    return "+".join(name if isinstance(value, list) else f"{name}={value}" for name, value in changes.items())
+
+
 @pytest.mark.parametrize(
     ("profile", "changes", "messages"),
-    [pytest.param(profile, changes, messages, id=f"{profile}-{'+'.join(changes)}")
+    [pytest.param(profile, changes, messages, id=f"{profile}-{changes_id(changes)}")
      for profile in PROFILES for changes, messages in profile.bad_settings],
 )
 def test_bad_settings_fail_clearly_before_any_request(sandbox, run_tap, profile, changes, messages):

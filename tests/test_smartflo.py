@@ -153,7 +153,8 @@ def test_a_login_refused_with_http_200_is_one_clear_error(sandbox, run_tap):
     assert SMARTFLO.stats(sandbox)["vendor"]["failed_logins"] == 1  # refused logins are not retried
 
 
-@pytest.mark.parametrize("written", ["{}", "Bearer {}", "  bearer {} "])
+@pytest.mark.parametrize("written", ["{}", "Bearer {}", "  bearer {} "],
+                         ids=["bare", "bearer", "spaced-lowercase-bearer"])
 def test_api_token_works_with_or_without_bearer_prefix_and_is_never_printed(sandbox, run_tap, written):
     token = "SECRET-smartflo-TOKEN-5678efgh"
     options = SMARTFLO.configure(sandbox, count=50, api_token=token)
