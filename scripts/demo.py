@@ -14,14 +14,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tap_callrecords.sandbox.client import SandboxProcess
+from tap_callrecords.vendors import VENDORS
 
-from tap_callrecords.vendors import VENDORS  # noqa: E402
-from tests.sandbox_client import SandboxProcess  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def meltano_executable() -> str:

@@ -14,12 +14,15 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox_client import ROOT, SandboxProcess
+from tap_callrecords.sandbox.client import SandboxProcess
+
+#: The checkout the tests run in (Meltano project, scripts).
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
 def sandbox_process() -> Iterator[SandboxProcess]:
-    with SandboxProcess() as sandbox:
+    with SandboxProcess(cwd=ROOT) as sandbox:
         yield sandbox
 
 
@@ -56,12 +59,20 @@ class TapRun:
     def final_state(self) -> dict[str, Any]:
         return self.states[-1]
 
+    def bookmark(self, stream: str) -> str:
+        """The replication key value of ``stream`` in the last STATE."""
+        return self.final_state["bookmarks"][stream]["replication_key_value"]  # type: ignore[no-any-return]
+
     def schemas(self) -> dict[str, dict[str, Any]]:
         return {m["stream"]: m["schema"] for m in self.messages if m["type"] == "SCHEMA"}
 
     @property
     def error_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if "tap-callrecords: error:" in line]
+
+
+#: Environment for a tap run at the DEBUG log level.
+DEBUG = {"LOGLEVEL": "DEBUG", "TAP_CALLRECORDS_LOGLEVEL": "DEBUG"}
 
 
 def tap_command() -> list[str]:

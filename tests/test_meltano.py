@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.sandbox_client import ROOT
+from tests.conftest import ROOT
 
 
 def test_meltano_run_lands_every_record_once(tmp_path):

@@ -6,7 +6,7 @@ import yaml
 
 from tap_callrecords.tap import TapCallRecords
 from tap_callrecords.vendors import VENDORS
-from tests.sandbox_client import ROOT
+from tests.conftest import ROOT
 
 
 def flatten(properties: dict, prefix: str = "") -> dict[str, dict]:

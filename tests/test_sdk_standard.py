@@ -10,8 +10,8 @@ import atexit
 
 from singer_sdk.testing import get_tap_test_class
 
+from tap_callrecords.sandbox.client import SandboxProcess, vendor_config
 from tap_callrecords.tap import TapCallRecords
-from tests.sandbox_client import SandboxProcess, vendor_config
 
 WEEK = {"start": "2024-07-01T00:00:00+00:00", "end": "2024-07-08T00:00:00+00:00"}
 

@@ -1,20 +1,20 @@
-"""Bad settings end with one clear message naming the setting, before any request."""
+"""Bad tap-level settings end with one clear message naming the setting, before any
+request (each vendor's own settings: tests/test_contract.py and tests/vendors.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.sandbox_client import vendor_config
+from tap_callrecords.sandbox.client import vendor_config
 
 JULY = {"start": "2024-07-01T00:00:00+00:00", "end": "2024-07-08T00:00:00+00:00"}
 
 
 def voiso(sandbox, **changes):
+    """A Voiso config with top-level ``changes`` (``None`` removes a setting)."""
     config = vendor_config(sandbox.url, "voiso", JULY)
     for key, value in changes.items():
-        if key.startswith("voiso."):
-            config["voiso"][key.split(".", 1)[1]] = value
-        elif value is None:
+        if value is None:
             config.pop(key, None)
         else:
             config[key] = value
@@ -28,9 +28,6 @@ def voiso(sandbox, **changes):
         ({"start_date": "yesterday"}, "start_date is 'yesterday', which is not an ISO 8601 date"),
         ({"end_date": "2024-13-45"}, "end_date is '2024-13-45', which is not an ISO 8601 date"),
         ({"end_date": "2024-06-01"}, "end_date (2024-06-01) is not after start_date"),
-        ({"voiso.per_page": 0}, "voiso.per_page is 0; it must be a whole number from 1 to 10000"),
-        ({"voiso.per_page": 10_001}, "voiso.per_page is 10001; it must be a whole number from 1 to 10000"),
-        ({"voiso.api_key": ""}, "voiso.api_key is missing"),
         ({"lookback_minutes": -5}, "lookback_minutes is -5; it must be a whole number of at least 0"),
         ({"voiso": None}, "No vendor is configured: add at least one settings object of voiso"),
     ],

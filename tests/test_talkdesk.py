@@ -14,10 +14,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tap_callrecords.sandbox.client import vendor_config
 from tap_callrecords.sandbox.talkdesk import DEFAULTS, TOKEN_PREFIX
 from tests.assertions import assert_one_clear_error, assert_records_match_schema, assert_unique_keys
-from tests.conftest import tap_command, write_json
-from tests.sandbox_client import ROOT, vendor_config
+from tests.conftest import ROOT, tap_command, write_json
 
 STREAM = "talkdesk_calls"
 KEY = "interaction_id"
