@@ -27,5 +27,5 @@ for vendor in VENDORS:
 if __name__ == "__main__":
     import tap_callrecords.tap as tap_module
 
-    tap_module.TapCallRecords = BaselineTap  # type: ignore[misc]
+    tap_module.TapCallRecords = BaselineTap
     main()

@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
 
     meltano = meltano_executable()
-    streams = {vendor.key: {s.name: s.primary_keys[0] for s in vendor.streams}  # type: ignore[index]
+    streams = {vendor.key: {s.name: s.primary_keys[0] for s in vendor.streams}
                for vendor in VENDORS if vendor.streams}
     if args.output.exists():
         shutil.rmtree(args.output)

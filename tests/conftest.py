@@ -61,7 +61,7 @@ class TapRun:
 
     def bookmark(self, stream: str) -> str:
         """The replication key value of ``stream`` in the last STATE."""
-        return self.final_state["bookmarks"][stream]["replication_key_value"]  # type: ignore[no-any-return]
+        return self.final_state["bookmarks"][stream]["replication_key_value"]
 
     def schemas(self) -> dict[str, dict[str, Any]]:
         return {m["stream"]: m["schema"] for m in self.messages if m["type"] == "SCHEMA"}

@@ -88,7 +88,7 @@ def assert_talkdesk_error(reply: requests.Response, status: int) -> dict[str, An
     body = reply.json()
     assert set(body) == {"code", "description", "message", "fields"}
     assert isinstance(body["code"], str) and isinstance(body["fields"], list)
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def test_token_needs_client_credentials_and_both_scopes(sandbox, talkdesk):

@@ -175,7 +175,7 @@ class VendorProfile:
         return self.config(sandbox, self.configure(sandbox, sync), settings=sync.settings, **overrides)
 
     def stats(self, sandbox: SandboxProcess) -> dict[str, Any]:
-        return sandbox.stats()[self.key]  # type: ignore[no-any-return]
+        return sandbox.stats()[self.key]
 
     def inject(self, sandbox: SandboxProcess, *faults: Mapping[str, Any]) -> None:
         """Queue faults aimed at the profile's fault path."""
