@@ -7,6 +7,12 @@ For each vendor it syncs N records from a local sandbox and prints the tap's rec
 (whole process, start-up included) and peak RSS; in the same run it measures the SDK's
 default pipeline (``bench/baseline_tap.py``: default writer, recursive type
 conformance) on the same data set, and prints the ratio.
+
+For Talkdesk (report jobs) it also prints:
+
+- one report of N rows in every file format the tap offers (records/s, peak RSS);
+- a 12-month backfill with a sandbox job duration of D seconds (``--job-seconds``),
+  run with 6 jobs at once and with one at a time: the wall time of each, in units of D.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tap_callrecords.sandbox.client import SandboxProcess
+from tap_callrecords.sandbox.client import SandboxProcess, vendor_config
 from tap_callrecords.sandbox.vendors import VENDOR_APIS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +71,8 @@ def main() -> None:
     parser.add_argument("--baseline-records", type=int, default=None,
                         help="records for the SDK-default run (default: same as --records)")
     parser.add_argument("--vendor", action="append", help="vendor(s) to measure (default: all)")
+    parser.add_argument("--job-seconds", type=float, default=5.0,
+                        help="Talkdesk: sandbox job duration D for the 12-month backfill")
     args = parser.parse_args()
 
     vendors = args.vendor or list(VENDOR_APIS)
@@ -88,6 +96,40 @@ def main() -> None:
                       f"{result.per_second:>10.0f} {result.peak_rss_mb:>8.1f}", flush=True)
             speedup = results["tap-callrecords"].per_second / results["SDK default pipeline"].per_second
             print(f"{vendor:<10} speed-up over the SDK default pipeline: {speedup:.2f}x", flush=True)
+            if vendor == "talkdesk":
+                report_formats(sandbox, args.records, Path(tmp))
+                backfill(sandbox, args.job_seconds, Path(tmp))
+
+
+def report_formats(sandbox: SandboxProcess, count: int, workdir: Path) -> None:
+    """One report of ``count`` rows in each file format."""
+    for report_format in ("csv", "json", "json_bulk"):
+        sandbox.reset()
+        config = sandbox.configure_benchmark("talkdesk", count)
+        config["talkdesk"]["report_format"] = report_format
+        result = run_tap([sys.executable, "-m", "tap_callrecords"], config, workdir)
+        if result.records != count:
+            raise SystemExit(f"talkdesk/{report_format}: expected {count} records, got {result.records}")
+        label = f"one {report_format} report"
+        print(f"{'talkdesk':<10} {label:<22} {result.records:>9} {result.seconds:>8.2f} "
+              f"{result.per_second:>10.0f} {result.peak_rss_mb:>8.1f}", flush=True)
+
+
+def backfill(sandbox: SandboxProcess, job_seconds: float, workdir: Path) -> None:
+    """A year in 12 windows of 31 days or less, each report job taking ``job_seconds``."""
+    options = {"count": 12_000, "start": "2024-01-01T00:00:00+00:00", "end": "2024-12-31T00:00:00+00:00",
+               "job_duration": job_seconds}
+    for jobs in (6, 1):
+        sandbox.reset()
+        sandbox.configure("talkdesk", **options)
+        config = vendor_config(sandbox.url, "talkdesk", options)
+        config["talkdesk"]["max_concurrent_jobs"] = jobs
+        result = run_tap([sys.executable, "-m", "tap_callrecords"], config, workdir)
+        if result.records != options["count"]:
+            raise SystemExit(f"talkdesk backfill: expected {options['count']} records, got {result.records}")
+        created = sandbox.stats()["talkdesk"]["vendor"]["jobs_created"]
+        print(f"talkdesk   12-month backfill, {jobs} job(s) at once: {created} jobs of D = {job_seconds:g} s "
+              f"took {result.seconds:.1f} s = {result.seconds / job_seconds:.1f} x D", flush=True)
 
 
 if __name__ == "__main__":

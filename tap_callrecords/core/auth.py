@@ -2,7 +2,7 @@
 
 The SDK's templates make authenticators singletons; with several vendors configured
 that would hand one vendor another vendor's credentials, so the tap keeps exactly one
-instance per vendor settings object instead (see ``TapCallRecords.vendor_session``).
+instance per vendor settings object instead, inside that vendor's ``VendorClient``.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class RenewableTokenAuth(requests.auth.AuthBase):
         status = response.status_code
         if status == 429 or status >= 500:
             raise RetriableAPIError(
-                f"{self.vendor}: HTTP {status} from the token endpoint", response
+                f"HTTP {status} from the token endpoint", response
             )
         if status >= 400:
             settings = ", ".join(self.credential_settings)
@@ -118,7 +118,8 @@ class RenewableTokenAuth(requests.auth.AuthBase):
 class ClientCredentialsAuth(RenewableTokenAuth):
     """OAuth 2 client credentials: HTTP Basic ``client_id:client_secret`` and a form body.
 
-    Serves Zoom's ``account_credentials`` grant and Talkdesk's ``client_credentials``.
+    The grant and its fields are the ``form``: ``client_credentials`` with a scope, or a
+    vendor's own grant type such as ``account_credentials``.
     """
 
     def __init__(
@@ -142,4 +143,4 @@ class ClientCredentialsAuth(RenewableTokenAuth):
             body = response.json()
             return str(body["access_token"]), float(body.get("expires_in", 3600))
         except (ValueError, KeyError, TypeError):
-            raise RetriableAPIError(f"{self.vendor}: malformed token response", response) from None
+            raise RetriableAPIError("malformed token response", response) from None

@@ -106,7 +106,7 @@ class VendorClient:
         self.auth = auth
         self.rate_limiter = rate_limiter or RequestRateLimiter(None)
         self.dialect = dialect or ErrorDialect()
-        #: Settings named when the vendor rejects the credentials (``voiso.api_key``).
+        #: Settings named when the vendor rejects the credentials (e.g. ``<vendor>.api_key``).
         self.credential_settings = credential_settings
         self.session = VendorHTTPSession()
         self.requests_sent = 0
@@ -208,13 +208,13 @@ class VendorClient:
         if status == HTTPStatus.UNAUTHORIZED and self.auth is not None:
             invalidate = getattr(self.auth, "invalidate", None)
             if invalidate is not None and invalidate():
-                raise TokenRejected(self.error_message(response, label), response)
+                raise TokenRejected(self.error_message(response, label, named=False), response)
             raise VendorAuthError(
                 f"{self.label} rejected the credentials (HTTP 401); check "
                 f"{', '.join(self.credential_settings)}."
             )
         if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            raise RetriableAPIError(self.error_message(response, label), response)
+            raise RetriableAPIError(self.error_message(response, label, named=False), response)
         if status >= HTTPStatus.BAD_REQUEST:
             raise self.dialect.client_error(self, response) or VendorAPIError(
                 self.error_message(response, label)
@@ -229,7 +229,7 @@ class VendorClient:
             body = _JSON.decode(response.content)
         except msgspec.DecodeError:
             raise RetriableAPIError(
-                f"{self.label}: malformed JSON body from {label} "
+                f"malformed JSON body from {label} "
                 f"(HTTP {status}, {len(response.content)} bytes)",
                 response,
             ) from None
@@ -238,11 +238,16 @@ class VendorClient:
         if error is not None:
             raise error
 
-    def error_message(self, response: requests.Response, label: str) -> str:
-        """Status, path and a short redacted body; never the query string."""
+    def error_message(self, response: requests.Response, label: str, *, named: bool = True) -> str:
+        """Status, path and a short redacted body; never the query string.
+
+        ``named``: prefixed with the vendor, for a message that ends the run; a retried
+        failure is logged and wrapped by lines that name the vendor already.
+        """
         body = redact(response.text[:300]) if response.content else ""
         return redact(
-            f"{self.label}: HTTP {response.status_code} {response.reason} from {label}"
+            (f"{self.label}: " if named else "")
+            + f"HTTP {response.status_code} {response.reason} from {label}"
             + (f": {body}" if body else "")
         )
 

@@ -136,16 +136,21 @@ class JobFetcher:
 
     def read(self, windows: Iterable[Window]) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
         """Each window with its rows, in order; a window's rows must be consumed before the next."""
+        return self._read(windows, self.max_concurrent)
+
+    def _read(
+        self, windows: Iterable[Window], at_once: int
+    ) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
         pending = deque(windows)
         inflight: deque[Job] = deque()
         try:
             while pending or inflight:
-                self._fill(pending, inflight)
+                self._fill(pending, inflight, at_once)
                 if not inflight:
                     self._sleep_until(self._quota_retry_at)
                     continue
                 head = inflight[0]
-                self._wait_until_done(head, pending, inflight)
+                self._wait_until_done(head, pending, inflight, at_once)
                 yield head.window, self._rows(head)
                 inflight.popleft()
         finally:
@@ -153,15 +158,28 @@ class JobFetcher:
 
     # -- Submitting and polling -----------------------------------------------------------
 
-    def _fill(self, pending: deque[Window], inflight: deque[Job]) -> None:
-        """Submit jobs for the next windows while there is room and the quota allows."""
-        while pending and len(inflight) < self.max_concurrent and time.monotonic() >= self._quota_retry_at:
+    def _fill(self, pending: deque[Window], inflight: deque[Job], at_once: int) -> None:
+        """Submit jobs for the next windows while fewer than ``at_once`` run and the quota allows.
+
+        A finished job waiting for its turn to be read holds no slot (the vendor counts
+        running jobs); at most ``2 * at_once`` windows are ahead of the one being read.
+        """
+        while (
+            pending
+            and self._running(inflight) < at_once
+            and len(inflight) < 2 * at_once
+            and time.monotonic() >= self._quota_retry_at
+        ):
             job_id = self._submit(pending[0])
             if job_id is None:
                 return
             now = time.monotonic()
             first = self.first_poll_seconds
             inflight.append(Job(pending.popleft(), job_id, 1, now, first, now + first))
+
+    @staticmethod
+    def _running(inflight: Iterable[Job]) -> int:
+        return sum(job.state is JobState.RUNNING for job in inflight)
 
     def _submit(self, window: Window) -> str | None:
         job_id = self.api.submit(window)
@@ -188,18 +206,18 @@ class JobFetcher:
         self._quota_wait = min(60.0, max(1.0, self._quota_wait * 2))
         self._quota_retry_at = now + self._quota_wait
 
-    def _wait_until_done(self, head: Job, pending: deque[Window], inflight: deque[Job]) -> None:
+    def _wait_until_done(self, head: Job, pending: deque[Window], inflight: deque[Job], at_once: int) -> None:
         """Poll every running job on its own schedule until the head job's file is ready."""
         while head.state is not JobState.DONE:
             now = time.monotonic()
             for job in inflight:
                 if job.state is JobState.RUNNING and now >= job.next_poll_at:
                     self._poll(job, now)
-            self._fill(pending, inflight)
+            self._fill(pending, inflight, at_once)
             if head.state is JobState.DONE:
                 return
             next_polls = [job.next_poll_at for job in inflight if job.state is JobState.RUNNING]
-            if pending and len(inflight) < self.max_concurrent:
+            if pending and self._running(inflight) < at_once:
                 next_polls.append(self._quota_retry_at)
             self._sleep_until(min(next_polls))
 
@@ -292,7 +310,8 @@ class JobFetcher:
             "%s: the report for %s reached the vendor's cap of %d rows and may be cut short; "
             "reading each half of the window again", self.api.label, describe(window), rows,
         )
-        for _, rows_of_half in self.read([Window(window.start, middle), Window(middle, window.end)]):
+        # One job at a time: the other windows' jobs may still hold every other slot.
+        for _, rows_of_half in self._read([Window(window.start, middle), Window(middle, window.end)], 1):
             yield from rows_of_half
 
     # -- Clean-up ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """A client-side request-rate cap, shared by every stream of one vendor configuration.
 
-Some vendors (Smartflo, Zoom) enforce one limit per account that other integrations
+Some vendors enforce one limit per account that other integrations
 share; staying under a configured rate is cheaper than bouncing off 429s.
 """
 

@@ -50,7 +50,7 @@ def describe_failure(exc: BaseException) -> str:
 def retry_after_seconds(response: requests.Response | None, now: float | None = None) -> float | None:
     """Seconds the vendor asked us to wait, from ``Retry-After`` as seconds or as a date.
 
-    Dates may be HTTP-dates (RFC 9110) or ISO 8601 (Zoom's daily limit). ``None`` when
+    Dates may be HTTP-dates (RFC 9110) or ISO 8601 (a vendor's daily limit). ``None`` when
     the header is absent or unreadable.
     """
     if response is None:

@@ -41,7 +41,3 @@ class Vendor:
     secret_settings: tuple[str, ...] = ()
     #: Checks beyond the JSON schema; each returns clear messages naming the setting.
     validate: Callable[[Mapping[str, t.Any]], list[str]] = field(default=lambda _config: [])
-
-    def setting_names(self, *names: str) -> tuple[str, ...]:
-        """Settings as a user writes them: ``voiso.api_key``."""
-        return tuple(f"{self.key}.{name}" for name in names)

@@ -64,7 +64,7 @@ class SmartfloDialect(ErrorDialect):
             return None
         message = redact(str(body.get("message") or ""))[:200]
         if "too many" in message.lower():
-            return RetriableAPIError(f"{LABEL}: {message} (HTTP {response.status_code})", response)
+            return RetriableAPIError(f"{message} (HTTP {response.status_code})", response)
         return VendorAPIError(f"{LABEL}: {PATH} answered: {message or body}")
 
 

@@ -71,7 +71,7 @@ class SmartfloLoginAuth(RenewableTokenAuth):
         try:
             body = response.json()
         except ValueError:
-            raise RetriableAPIError(f"{self.vendor}: malformed login response", response) from None
+            raise RetriableAPIError("malformed login response", response) from None
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(body, dict) or body.get("success") in (False, "false") or not token:
             message = body.get("message") if isinstance(body, dict) else None
