@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from tap_callrecords.core.convert import parse_iso_datetime
+from tap_callrecords.core.redact import MIN_SECRET_LENGTH
 
 if t.TYPE_CHECKING:
     from tap_callrecords.core.vendor import Vendor
@@ -86,5 +87,12 @@ def validate_settings(config: Mapping[str, t.Any], vendors: Sequence[Vendor]) ->
         for name in vendor.settings.to_dict().get("required", []):
             if not vendor_config.get(name):
                 errors.append(f"{vendor.key}.{name} is missing; {vendor.label} needs it.")
+        for name in vendor.secret_settings:
+            secret = vendor_config.get(name)
+            if isinstance(secret, str) and 0 < len(secret.strip()) < MIN_SECRET_LENGTH:
+                errors.append(
+                    f"{vendor.key}.{name} is only {len(secret.strip())} characters; a secret must have at "
+                    f"least {MIN_SECRET_LENGTH} to be masked in logs safely (a real one is longer)."
+                )
         errors.extend(vendor.validate(vendor_config))
     return errors

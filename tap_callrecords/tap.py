@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
+import os
 import sys
 import traceback
 import typing as t
+from pathlib import PurePath
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -13,9 +17,9 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_callrecords.core.client import RequestSettings
-from tap_callrecords.core.errors import CallRecordsError
 from tap_callrecords.core.redact import SECRETS, install_stderr_redaction, redact
 from tap_callrecords.core.stream import WindowedStream
+from tap_callrecords.failures import input_file_problem, input_files, user_message
 from tap_callrecords.settings import DATE_HINT, validate_settings
 from tap_callrecords.vendors import VENDORS
 
@@ -33,13 +37,18 @@ COMMON_SETTINGS = th.PropertiesList(
                 "calls that finish or change late. Re-read calls are re-emitted; targets "
                 "dedupe them by primary key."),
     th.Property("request_timeout_seconds", th.NumberType, default=60,
-                description="Seconds to wait for a vendor response before retrying."),
+                description="Seconds a vendor has for a whole reply (connecting, the headers and "
+                "every byte of the body) before the request is retried."),
     th.Property("max_retries", th.IntegerType, default=8,
                 description="Attempts per request on 429, 5xx, timeouts and dropped "
                 "connections before the run stops with an error."),
     th.Property("retry_initial_wait_seconds", th.NumberType, default=1.0,
                 description="First backoff wait; doubles per attempt (with jitter), "
                 "capped at 60 s. A vendor's Retry-After takes precedence."),
+    th.Property("skip_invalid_records", th.BooleanType, default=False,
+                description="A vendor record without a readable primary key or replication key "
+                "stops the run with one clear error (default). Set true to skip such records "
+                "instead: each is logged by its key and counted."),
     th.Property("max_retry_after_seconds", th.NumberType, default=900,
                 description="Longest Retry-After the tap waits out; a longer one (a daily "
                 "quota) ends the run cleanly with its resume time."),
@@ -79,6 +88,15 @@ class TapCallRecords(Tap):
         except SystemExit:
             raise SystemExit(128 + signum) from None
 
+    def check_connections(self) -> None:
+        """``--test``: each configured stream reads its vendor's first page (or report) of
+        the last hour. One line per stream when it works; the first failure ends the run
+        through the usual one-line error and a non-zero exit. (The SDK's own test syncs
+        one record of every stream, logs an ERROR for each, and exits 0 whatever happened.)"""
+        for stream in self.streams.values():
+            if isinstance(stream, WindowedStream):
+                print(f"tap-callrecords: {stream.name}: {stream.check_connection()}", file=sys.stderr)
+
     def _register_secrets(self) -> None:
         for vendor in VENDORS:
             vendor_config = self._config.get(vendor.key)
@@ -113,17 +131,42 @@ def main() -> None:
     # default 5 ms switch interval it waits behind record conversion (measured: 31 s
     # instead of 21 s for a million Voiso records).
     sys.setswitchinterval(0.001)
+    code = run(sys.argv[1:])
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            stream.flush()
+    logging.shutdown()
+    # Not ``sys.exit``: a prefetch thread still waiting on a vendor (after SIGTERM or an
+    # error) must not hold the process open until its request times out.
+    os._exit(code)
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI; the exit code. Every failure goes through :func:`user_message`."""
+    problem = input_file_problem(argv)
+    if problem:
+        print(f"tap-callrecords: error: {redact(problem)}", file=sys.stderr)
+        return 2
     try:
-        TapCallRecords.cli()
-    except CallRecordsError as exc:
-        sys.stdout.flush()
-        print(f"tap-callrecords: error: {redact(exc)}", file=sys.stderr)
-        sys.exit(1)
-    except Exception as exc:
-        sys.stdout.flush()
-        traceback.print_exc(file=sys.stderr)
-        print(f"tap-callrecords: unexpected error: {redact(exc)}", file=sys.stderr)
-        sys.exit(1)
+        if "--test" in argv or "--test=all" in argv:
+            configs: list[PurePath | str] = [
+                path for option, path in input_files(argv) if option == "--config"
+            ]
+            TapCallRecords(config=configs or None, parse_env_config="ENV" in argv).check_connections()
+        else:
+            TapCallRecords.cli()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException as exc:
+        message = user_message(exc)
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            sys.stdout.flush()
+        if message is None:
+            traceback.print_exc(file=sys.stderr)
+            message = f"unexpected error: {exc}"
+        print(f"tap-callrecords: error: {redact(message)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

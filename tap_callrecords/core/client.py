@@ -19,6 +19,7 @@ A reply is sorted once, here, into four kinds:
 from __future__ import annotations
 
 import logging
+import time
 import typing as t
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -28,7 +29,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_callrecords.core.errors import TokenRejected, VendorAPIError, VendorAuthError
-from tap_callrecords.core.http import VendorHTTPSession
+from tap_callrecords.core.http import BodyTooLarge, VendorHTTPSession, read_body
 from tap_callrecords.core.ratelimit import RequestRateLimiter
 from tap_callrecords.core.redact import redact
 from tap_callrecords.core.retry import RetryPolicy, describe_failure, retrying
@@ -39,6 +40,8 @@ if t.TYPE_CHECKING:
     from backoff.types import Details
 
 _JSON = msgspec.json.Decoder()
+#: Says what is wrong with a decoded reply body, or ``None`` when it has the expected shape.
+BodyCheck = t.Callable[[t.Any], "str | None"]
 _PARSED = "parsed_body"
 
 
@@ -118,9 +121,15 @@ class VendorClient:
         """An absolute URL for a path below the API root (absolute URLs pass through)."""
         return path if "://" in path else f"{self.base_url}{path}"
 
-    def get_json(self, path: str, params: Mapping[str, t.Any] | None = None) -> requests.Response:
-        """``GET`` a JSON resource; the decoded body is :func:`parsed_body` of the reply."""
-        return self.send("GET", path, params=params)
+    def get_json(
+        self, path: str, params: Mapping[str, t.Any] | None = None, *, check: BodyCheck | None = None
+    ) -> requests.Response:
+        """``GET`` a JSON resource; the decoded body is :func:`parsed_body` of the reply.
+
+        ``check`` names what is wrong with a decoded body of the wrong shape (``None``:
+        nothing); such a reply is retried like a malformed one, never trusted.
+        """
+        return self.send("GET", path, params=params, check=check)
 
     def send(
         self,
@@ -135,6 +144,7 @@ class VendorClient:
         stream: bool = False,
         passthrough: tuple[int, ...] = (),
         retry: bool = True,
+        check: BodyCheck | None = None,
         what: str | None = None,
     ) -> requests.Response:
         """Send one request with retries; return the classified reply.
@@ -158,7 +168,7 @@ class VendorClient:
             else self._send_once
         )
         return send(request, label, redirects=redirects, decode=decode, stream=stream,
-                    passthrough=passthrough)
+                    passthrough=passthrough, check=check)
 
     def _send_once(
         self,
@@ -169,15 +179,23 @@ class VendorClient:
         decode: bool,
         stream: bool,
         passthrough: tuple[int, ...],
+        check: BodyCheck | None,
     ) -> requests.Response:
         self.rate_limiter.wait()
         prepared = self.session.prepare_request(request)
         self.requests_sent += 1
-        response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=stream)
+        deadline = time.monotonic() + self.timeout
+        response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=True)
+        if not stream or response.status_code >= HTTPStatus.BAD_REQUEST:
+            try:
+                read_body(response, deadline=deadline)
+            except BodyTooLarge as exc:
+                raise VendorAPIError(f"{self.label}: {exc} ({label}); stopped rather than run out of "
+                                     "memory.") from None
         if response.status_code in passthrough:
             return response
         try:
-            self.classify(response, label, redirects=redirects, decode=decode and not stream)
+            self.classify(response, label, redirects=redirects, decode=decode and not stream, check=check)
         except BaseException:
             response.close()
             raise
@@ -202,7 +220,15 @@ class VendorClient:
 
     # -- Classifying replies ----------------------------------------------------------
 
-    def classify(self, response: requests.Response, label: str, *, redirects: bool, decode: bool) -> None:
+    def classify(
+        self,
+        response: requests.Response,
+        label: str,
+        *,
+        redirects: bool,
+        decode: bool,
+        check: BodyCheck | None = None,
+    ) -> None:
         """Sort a reply into success, retriable, renewable-auth and fatal (see module doc)."""
         status = response.status_code
         if status == HTTPStatus.UNAUTHORIZED and self.auth is not None:
@@ -237,6 +263,9 @@ class VendorClient:
         error = self.dialect.body_error(self, response, body)
         if error is not None:
             raise error
+        problem = check(body) if check is not None else None
+        if problem:
+            raise RetriableAPIError(f"a reply of the wrong shape from {label}: {problem}", response)
 
     def error_message(self, response: requests.Response, label: str, *, named: bool = True) -> str:
         """Status, path and a short redacted body; never the query string.

@@ -27,3 +27,11 @@ class RateLimitExhausted(VendorAPIError):
 
 class TokenRejected(RetriableAPIError):
     """A 401 for a token that was renewed since: retried at once, with the new token."""
+
+
+class InvalidRecord(VendorAPIError):
+    """A vendor record without a readable primary key or replication key."""
+
+
+class InvalidState(CallRecordsError):
+    """The state file holds a bookmark the tap cannot use."""

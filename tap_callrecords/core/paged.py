@@ -11,6 +11,18 @@ then overlaps the conversion and writing of the current page.
 A vendor whose page tokens can expire raises ``restart_on`` (through its error
 dialect); the window is then read again from its first page, skipping records already
 yielded, a bounded number of times.
+
+Nothing a vendor says is trusted unchecked:
+
+- **Shape.** A reply whose record list is missing, null or not a list, or holds items
+  that are not objects, is a reply of the wrong shape: retried like a malformed body,
+  then one clear error. It never counts as an empty page (which would end the window
+  and move the bookmark past calls never read). A missing list is accepted only when
+  the reply's own count (``count_key``) says there are no records.
+- **Progress.** Paging that stops making progress ends the run with one clear error
+  naming the vendor, stream and window: a page token (or page number) seen before in
+  the window, a page holding exactly the records of a page already read, or
+  :data:`MAX_EMPTY_PAGES` pages in a row with no records.
 """
 
 from __future__ import annotations
@@ -45,11 +57,22 @@ class PagedEndpoint:
     paginator: Callable[[], BaseAPIPaginator[t.Any]]
     #: The error a vendor raises for an expired page token: restart the window.
     restart_on: type[Exception] | None = None
-    #: The record key used to skip already-yielded records after a restart.
+    #: The record's key: to skip records already yielded after a restart, and to tell a
+    #: page that repeats an earlier one.
     key: str | None = None
+    #: A count in the reply that, when 0, lets the record list be absent.
+    count_key: str | None = None
     max_restarts: int = 5
     #: How a window is named in messages (vendors use the form they send).
     describe_window: Callable[[Window], str] = lambda window: f"{window.start} to {window.end}"
+
+
+#: Pages in a row without a record before the paging is taken to be going nowhere.
+MAX_EMPTY_PAGES = 10
+
+
+class PagingStalled(VendorAPIError):
+    """The vendor's paging stopped making progress."""
 
 
 class PagedFetcher:
@@ -60,10 +83,27 @@ class PagedFetcher:
         self.endpoint = endpoint
         self.name = name
 
-    def records_of(self, response: requests.Response) -> list[t.Any]:
-        """The records of one page."""
+    def records_of(self, response: requests.Response) -> list[dict[str, t.Any]]:
+        """The records of one page (its shape was checked when it arrived)."""
         body = parsed_body(response)
-        return (body.get(self.endpoint.records_key) or []) if isinstance(body, dict) else []
+        return body.get(self.endpoint.records_key) or []
+
+    def check_page(self, body: t.Any) -> str | None:
+        """What is wrong with a reply body, or ``None`` if it is a page of records."""
+        key = self.endpoint.records_key
+        if not isinstance(body, dict):
+            return f"the reply is a JSON {type(body).__name__}, not an object"
+        records = body.get(key)
+        if records is None:
+            count_key = self.endpoint.count_key
+            if key not in body and count_key is not None and body.get(count_key) in (0, "0"):
+                return None
+            return f'its "{key}" list is ' + ("null" if key in body else "missing")
+        if not isinstance(records, list):
+            return f'its "{key}" is a {type(records).__name__}, not a list'
+        if not all(type(record) is dict for record in records):
+            return f'its "{key}" list holds items that are not objects'
+        return None
 
     def read(self, windows: Iterable[Window]) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
         """Each window with its records, one window at a time."""
@@ -102,22 +142,79 @@ class PagedFetcher:
                 continue
             return
 
-    def _pages(self, window: Window) -> Iterator[t.Any]:
+    def _pages(self, window: Window) -> Iterator[dict[str, t.Any]]:
         endpoint = self.endpoint
         paginator = endpoint.paginator()
         client = self.client
+        progress = _Progress(self, window)
 
         def get(page: t.Any) -> requests.Response:
-            return client.get_json(endpoint.path, endpoint.params(window, page))
+            return client.get_json(endpoint.path, endpoint.params(window, page), check=self.check_page)
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name) as prefetcher:
+        # Not ``with``: leaving early (an error, a signal) must not wait for the request
+        # in flight; the thread finishes it on its own and the process does not join it.
+        prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+        try:
+            progress.page(paginator.current_value)
             pending: Future[requests.Response] | None = prefetcher.submit(get, paginator.current_value)
             while pending is not None:
                 response = pending.result()
                 records = self.records_of(response)
+                progress.records(records)
                 pending = None
                 if records or paginator.continue_if_empty(response):
                     paginator.advance(response)
                     if not paginator.finished:
+                        progress.page(paginator.current_value)
                         pending = prefetcher.submit(get, paginator.current_value)
                 yield from records
+        finally:
+            prefetcher.shutdown(wait=False, cancel_futures=True)
+
+
+class _Progress:
+    """Watches one window's paging for the signs that it goes nowhere."""
+
+    def __init__(self, fetcher: PagedFetcher, window: Window) -> None:
+        self.fetcher = fetcher
+        self.window = window
+        self.pages_seen: set[t.Any] = set()
+        self.contents_seen: set[int] = set()
+        self.empty_in_a_row = 0
+
+    def stalled(self, what: str) -> PagingStalled:
+        fetcher = self.fetcher
+        return PagingStalled(
+            f"{fetcher.client.label}: {fetcher.name} stopped making progress in the window "
+            f"{fetcher.endpoint.describe_window(self.window)}: {what}. Nothing after the last "
+            "complete window is claimed; run again later, or report it to the vendor if it lasts."
+        )
+
+    def page(self, value: t.Any) -> None:
+        """The paginator is about to ask for ``value`` (a page number, token or chain)."""
+        try:
+            seen = value in self.pages_seen
+            self.pages_seen.add(value)
+        except TypeError:  # an unhashable token cannot be compared: nothing to learn from it
+            return
+        if seen:
+            raise self.stalled(f"the vendor's paging led back to a page already read ({value!r})")
+
+    def records(self, records: list[dict[str, t.Any]]) -> None:
+        """A page of ``records`` arrived."""
+        if not records:
+            self.empty_in_a_row += 1
+            if self.empty_in_a_row >= MAX_EMPTY_PAGES:
+                raise self.stalled(f"{MAX_EMPTY_PAGES} pages in a row held no records")
+            return
+        self.empty_in_a_row = 0
+        key = self.fetcher.endpoint.key
+        if key is None:
+            return
+        try:
+            content = hash(tuple(record.get(key) for record in records))
+        except TypeError:  # a key that is not a plain value: the record checks will say so
+            return
+        if content in self.contents_seen:
+            raise self.stalled(f"the vendor served the same {len(records)} records again")
+        self.contents_seen.add(content)

@@ -9,12 +9,16 @@ saw in its config, such as a token a vendor returned.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import threading
 from typing import TextIO
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
+#: A secret shorter than this could not be masked without mangling ordinary text.
+MIN_SECRET_LENGTH = 8
 
 # Query parameters, JSON fields and headers that carry credentials in the vendor APIs.
 _CREDENTIAL_PATTERNS = (
@@ -37,10 +41,11 @@ class SecretRegistry:
         self._lock = threading.Lock()
 
     def add(self, value: object) -> None:
-        """Register a secret; values too short to be distinctive are still masked."""
+        """Register a secret, also in the forms it takes in a URL and inside JSON text."""
         if isinstance(value, str) and value:
+            forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
             with self._lock:
-                self._secrets.add(value)
+                self._secrets.update(forms)
 
     def redact(self, text: str) -> str:
         """Mask every registered secret and every credential-shaped substring."""

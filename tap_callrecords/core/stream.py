@@ -18,8 +18,9 @@ import typing as t
 from datetime import datetime, timedelta
 
 from tap_callrecords.core.convert import UTC, parse_iso_datetime, to_utc_iso
+from tap_callrecords.core.errors import InvalidRecord, InvalidState
 from tap_callrecords.core.output import RecordLoopStream
-from tap_callrecords.core.state import advance_bookmark, read_bookmark
+from tap_callrecords.core.state import BOOKMARK_KEY, advance_bookmark, read_bookmark
 from tap_callrecords.core.windows import Window, iter_windows, sync_range
 
 if t.TYPE_CHECKING:
@@ -61,6 +62,8 @@ class WindowedStream(RecordLoopStream):
     convert: Callable[[Mapping[str, t.Any]], dict[str, t.Any]]
 
     is_sorted = False
+    #: Invalid records skipped this run (``skip_invalid_records``).
+    skipped_records = 0
 
     def __init__(self, tap: Tap, *, client: VendorClient, settings: Mapping[str, t.Any]) -> None:
         super().__init__(tap)
@@ -90,33 +93,93 @@ class WindowedStream(RecordLoopStream):
         """The range this run covers, from the settings and the context's bookmark."""
         config = self.config
         end_date = config.get("end_date")
+        now = datetime.now(UTC)
         return sync_range(
             start_date=parse_iso_datetime(config["start_date"]),
             end_date=parse_iso_datetime(end_date) if end_date else None,
-            now=datetime.now(UTC),
+            now=now,
             latency=self.data_latency,
-            bookmark=read_bookmark(state, self._key),
+            bookmark=self.checked_bookmark(state, now),
             lookback=timedelta(minutes=int(config["lookback_minutes"])),
         )
+
+    def checked_bookmark(self, state: Mapping[str, t.Any], now: datetime) -> datetime | None:
+        """The context's bookmark; one that is not a date-time, or lies in the future
+        (every run would sync nothing, for ever), stops the run saying how to reset it."""
+        reset = (f"Fix it, or remove bookmarks.{self.name} from the state (with Meltano: "
+                 "`meltano state clear <state id>`) to start again from start_date.")
+        try:
+            bookmark = read_bookmark(state, self._key)
+        except (ValueError, TypeError):
+            raise InvalidState(
+                f"the state's bookmark for {self.name} is {state.get(BOOKMARK_KEY)!r}, which is not "
+                f"a date-time. {reset}"
+            ) from None
+        if bookmark is not None and bookmark > now:
+            raise InvalidState(
+                f"the state's bookmark for {self.name} is {to_utc_iso(bookmark)}, later than now "
+                f"({to_utc_iso(now)}): a run from it would sync nothing. {reset}"
+            )
+        return bookmark
 
     def windows(self, run: Window) -> Iterable[Window]:
         """The windows of a run."""
         return iter_windows(run.start, run.end, self.window_step, self.window_align)
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """Fetch window after window, checkpointing the context's bookmark after each."""
+        """Fetch window after window, checkpointing the context's bookmark after each.
+
+        A record is checked before it is emitted: one whose conversion fails, or whose
+        primary key or replication key is missing or unreadable, is never emitted with a
+        null key. It stops the run with one clear line, or with ``skip_invalid_records``
+        is logged (by its key only: records hold customers' numbers) and counted.
+        """
         state = self.get_context_state(context)
         run = self.run_range(state)
         self.logger.info("%s: syncing %s from %s to %s", self.client.label, self.name, run.start, run.end)
         key = self._key
+        [primary_key] = self.primary_keys
         convert = self.convert
         for window, records in self.fetcher.read(self.windows(run)):
             low, high = to_utc_iso(window.start), to_utc_iso(window.end)
             self.mark_extracted()
             for raw in records:
-                record = convert(raw)
+                try:
+                    record = convert(raw)
+                except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+                    self.reject(raw, window, f"could not be read ({type(exc).__name__})")
+                    continue
                 value = record.get(key)
-                if value is None or low <= value < high:
+                if not value or record.get(primary_key) in (None, ""):
+                    self.reject(raw, window, f"has no readable {primary_key if value else key}")
+                    continue
+                if low <= value < high:
                     yield record
             if advance_bookmark(state, key, window.end):
                 self.checkpoint()
+        if self.skipped_records:
+            self.logger.warning("%s: %s skipped %d invalid records (skip_invalid_records)",
+                                self.client.label, self.name, self.skipped_records)
+
+    def check_connection(self) -> str:
+        """Read the vendor's first page (or report) of the last hour, as ``--test`` does."""
+        end = datetime.now(UTC) - self.data_latency
+        for _, records in self.fetcher.read([Window(end - timedelta(hours=1), end)]):
+            first = next(iter(records), None)
+            found = "a record" if first is not None else "no record"
+            return f"ok: {self.client.label} accepted the credentials and answered ({found} in the last hour)"
+        return f"ok: {self.client.label} accepted the credentials"
+
+    def reject(self, raw: t.Any, window: Window, problem: str) -> None:
+        """An invalid record: stop the run, or skip it when the user said so."""
+        [primary_key] = self.primary_keys
+        ident = raw.get(primary_key) if isinstance(raw, dict) else None
+        which = f"{primary_key} {ident!r}" if ident not in (None, "") else "a record"
+        where = f"{self.name} window {window.start.isoformat()} to {window.end.isoformat()}"
+        if not self.config["skip_invalid_records"]:
+            raise InvalidRecord(
+                f"{self.client.label}: {which} in {where} {problem}. Set skip_invalid_records to "
+                "true to skip such records (each is logged) instead of stopping."
+            )
+        self.skipped_records += 1
+        self.logger.warning("%s: skipped %s in %s: it %s", self.client.label, which, where, problem)

@@ -14,7 +14,10 @@ Vendor APIs are mounted under ``/<vendor>/`` (so ``voiso.api_url`` becomes
   ``delay`` (seconds before answering), ``path`` (only requests under this path),
   ``after`` (let this many matching requests through first), ``drop_after_bytes``
   (answer normally but close the connection once that many body bytes are out: a
-  download cut midway).
+  download cut midway), ``headers`` (extra reply headers, e.g. a ``Location`` for a
+  redirect loop), ``raw`` (the body's bytes, given as latin-1 text: not JSON, not
+  UTF-8, ...), ``trickle`` (seconds between the body's bytes), ``gzip_bomb`` (a gzip
+  body inflating to that many bytes).
 - ``POST /_sandbox/records`` ``{"vendor": ..., "records": [...]}``: add records.
 - ``GET /_sandbox/stats``: per vendor, request count, status counts and the most
   requests seen in any one second.
@@ -26,10 +29,12 @@ building it in memory.
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import threading
 import time
+import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -200,9 +205,13 @@ class Sandbox:
         self.faults: dict[str, list[dict[str, Any]]] = {}
         self.stats: dict[str, VendorStats] = {}
         self.latency: dict[str, float] = {}
+        #: Bumped by every reset: a request still waiting out a delay from before it is
+        #: dropped unanswered and uncounted, so it cannot leak into the next test's stats.
+        self.generation = 0
 
     def reset(self) -> None:
         with self.lock:
+            self.generation += 1
             self.faults.clear()
             self.stats.clear()
             self.latency.clear()
@@ -276,7 +285,20 @@ def fault_response(fault: dict[str, Any]) -> Response | None:
     if "retry_after_iso_in" in fault:
         moment = datetime.now(timezone.utc) + timedelta(seconds=fault["retry_after_iso_in"])
         headers["Retry-After"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers.update(fault.get("headers") or {})
+    if "raw" in fault:  # bytes as given (latin-1 text in the admin JSON): not JSON, not UTF-8...
+        return Response(int(status), raw=str(fault["raw"]).encode("latin-1"), headers=headers)
     return Response(int(status), fault.get("body", {"error": "injected fault"}), headers)
+
+
+@functools.lru_cache(maxsize=2)
+def gzip_bomb(size: int) -> bytes:
+    """A gzip body of ``size`` zero bytes (about a thousandth of that compressed)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    parts = [compressor.compress(block) for _ in range(size >> 20)]
+    parts.append(compressor.flush())
+    return b"".join(parts)
 
 
 def _first_half(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -322,12 +344,16 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if vendor is None:
                 self._send(json_response(404, {"error": "no such vendor"}))
                 return
+            generation = sandbox.generation
             delay = sandbox.latency.get(prefix, 0.0)
             fault = sandbox.next_fault(prefix, request) if vendor.is_data_request(request) else None
             if fault and fault.get("delay"):
                 delay += float(fault["delay"])
             if delay:
                 time.sleep(delay)
+                if sandbox.generation != generation:
+                    self._cut()
+                    return
             with sandbox.lock:
                 stats = sandbox.stats.setdefault(prefix, VendorStats())
             cut_after = None if fault is None else fault.get("drop_after_bytes")
@@ -339,6 +365,12 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             response = (fault_response(fault) if fault else None) or vendor.handle(request)
             with sandbox.lock:
                 stats.record(request.path, response.status)
+            if fault and fault.get("gzip_bomb"):
+                response = Response(200, raw=gzip_bomb(int(fault["gzip_bomb"])),
+                                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+            if fault and fault.get("trickle"):
+                self._send_trickle(response, float(fault["trickle"]))
+                return
             if fault and fault.get("malformed"):
                 if response.chunks is not None:
                     response.chunks = _first_half(response.chunks)
@@ -347,6 +379,20 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                     response = Response(response.status, raw=payload[: max(1, len(payload) // 2)],
                                         headers=response.headers)
             self._send(response, None if cut_after is None else int(cut_after))
+
+        def _send_trickle(self, response: Response, interval: float) -> None:
+            """The body one byte every ``interval`` seconds, until the client gives up."""
+            payload = response.encode()
+            self._send_headers(response)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            try:
+                for index in range(len(payload)):
+                    self.wfile.write(payload[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(interval)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
 
         def _cut(self) -> None:
             """Close the connection at once, whatever was sent so far."""

@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "seed": 1,
     "account_offset_minutes": -180,
     "filter_timezone": "utc",
+    #: A broken server: every reply carries a fresh search_token for the same records.
+    "endless_search_token": False,
 }
 
 
@@ -138,7 +140,7 @@ class VoisoAPI(VendorAPI):
 
         token = request.param("search_token")
         try:
-            chain_start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+            chain_start = int(base64.urlsafe_b64decode(token.encode()).decode().split(":")[0]) if token else 0
         except ValueError:
             return json_response(422, {"errors": {"search_token": ["is invalid"]}})
         if token and page == 1:
@@ -155,6 +157,9 @@ class VoisoAPI(VendorAPI):
             if chain_start + CHAIN_CAP < total
             else None
         )
+        if self.options["endless_search_token"]:
+            self.chains_started += 1
+            next_token = base64.urlsafe_b64encode(f"{chain_start}:{self.chains_started}".encode()).decode()
         envelope = JSON_ENCODER.encode({"total": total, "page": page, "search_token": next_token})
         return Response(200, raw=b'{"records":[' + records + b"]," + envelope[1:],
                         headers={"Content-Type": "application/json"})

@@ -133,4 +133,6 @@ def call_records_endpoint(settings: Mapping[str, t.Any]) -> PagedEndpoint:
         records_key="results",
         params=params,
         paginator=lambda: PageNumberPaginator(limit=page_size),
+        key="id",
+        count_key="count",
     )

@@ -64,4 +64,5 @@ def cdr_endpoint(settings: Mapping[str, t.Any]) -> PagedEndpoint:
         records_key="records",
         params=params,
         paginator=lambda: SearchTokenPaginator(per_page=per_page),
+        key="uuid",
     )

@@ -107,5 +107,6 @@ def voice_calls_endpoint(settings: Mapping[str, t.Any]) -> PagedEndpoint:
         paginator=NextPageTokenPaginator,
         restart_on=PageTokenExpired,
         key="engagement_id",
+        count_key="total_records",
         describe_window=lambda window: f"{zoom_time(window.start)} to {zoom_time(window.end)}",
     )

@@ -16,7 +16,6 @@ from importlib import resources
 import msgspec
 
 from tap_callrecords.core.convert import as_text, iso_to_utc_iso
-from tap_callrecords.core.errors import VendorAPIError
 from tap_callrecords.core.shape import lenient_record, struct_from_schema, unknown_keys
 from tap_callrecords.vendors.zoom import schemas
 
@@ -78,13 +77,7 @@ def zoom_record(raw: Mapping[str, t.Any]) -> dict[str, t.Any]:
     try:
         typed: dict[str, t.Any] = msgspec.to_builtins(msgspec.convert(raw, VoiceCall, strict=False))
     except msgspec.ValidationError:
-        if raw.get("engagement_id") in (None, ""):
-            raise VendorAPIError(
-                "Zoom Contact Center: a voice call without an engagement_id "
-                f"(keys: {', '.join(sorted(map(str, raw)))})"
-            ) from None
-        typed = _lenient(raw)
-        typed["engagement_id"] = str(raw["engagement_id"])
+        typed = _lenient(raw)  # a call without an engagement_id keeps it null: the stream rejects it
         typed["charge"] = as_text(raw.get("charge"))
     typed["start_time"] = utc_time(typed["start_time"])
     typed["end_time"] = utc_time(typed["end_time"])
