@@ -9,12 +9,13 @@ user-facing failure is a new entry here, not a new ``except`` in the entry point
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_callrecords.core.errors import CallRecordsError
+from tap_callrecords.core.errors import OUTPUT_CLOSED, CallRecordsError
 
 #: The command-line options naming a JSON file, and what the file holds.
 INPUT_FILES = {"--config": "config", "--state": "state", "--catalog": "catalog"}
@@ -54,6 +55,12 @@ def input_file_problem(argv: Sequence[str]) -> str | None:
     return None
 
 
+def output_was_closed() -> bool:
+    """Whether a write to standard output failed because the reader went away (click
+    then swaps ``sys.stdout`` for its ``PacifyFlushWrapper`` and exits 1 silently)."""
+    return type(sys.stdout).__name__ == "PacifyFlushWrapper"
+
+
 def user_message(exc: BaseException) -> str | None:
     """The one line that explains ``exc`` to the user; ``None`` for a bug in the tap."""
     if isinstance(exc, CallRecordsError):
@@ -61,5 +68,5 @@ def user_message(exc: BaseException) -> str | None:
     if isinstance(exc, ConfigValidationError):
         return " ".join(exc.errors) or str(exc)
     if isinstance(exc, BrokenPipeError):
-        return "the output was closed (the target stopped reading); the run stopped."
+        return OUTPUT_CLOSED
     return None

@@ -17,9 +17,10 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_callrecords.core.client import RequestSettings
+from tap_callrecords.core.errors import OUTPUT_CLOSED
 from tap_callrecords.core.redact import SECRETS, install_stderr_redaction, redact
 from tap_callrecords.core.stream import WindowedStream
-from tap_callrecords.failures import input_file_problem, input_files, user_message
+from tap_callrecords.failures import input_file_problem, input_files, output_was_closed, user_message
 from tap_callrecords.settings import DATE_HINT, validate_settings
 from tap_callrecords.vendors import VENDORS
 
@@ -156,7 +157,10 @@ def run(argv: list[str]) -> int:
         else:
             TapCallRecords.cli()
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code and output_was_closed():
+            print(f"tap-callrecords: error: {OUTPUT_CLOSED}", file=sys.stderr)
+        return code
     except BaseException as exc:
         message = user_message(exc)
         with contextlib.suppress(BrokenPipeError, ValueError):

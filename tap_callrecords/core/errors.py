@@ -35,3 +35,10 @@ class InvalidRecord(VendorAPIError):
 
 class InvalidState(CallRecordsError):
     """The state file holds a bookmark the tap cannot use."""
+
+
+OUTPUT_CLOSED = "the output was closed (the target stopped reading); the run stopped."
+
+
+class OutputClosed(CallRecordsError):
+    """Standard output was closed: the target died or stopped reading."""

@@ -25,6 +25,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
 from tap_callrecords.core.convert import UTC, to_utc_iso
+from tap_callrecords.core.errors import OUTPUT_CLOSED, OutputClosed
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator
@@ -77,8 +78,11 @@ class DirectRecordWriter:
     def flush(self) -> None:
         """Write out buffered records."""
         if self._pending:
-            self._output.write(self._pending)
-            self._output.flush()
+            try:
+                self._output.write(self._pending)
+                self._output.flush()
+            except BrokenPipeError:
+                raise OutputClosed(OUTPUT_CLOSED) from None
             self._pending.clear()
 
 
@@ -100,6 +104,10 @@ class RecordLoopStream(Stream):
         """Records yielded from now on were extracted now (their ``time_extracted``)."""
         self._extracted_at = to_utc_iso(datetime.now(UTC))
 
+    def prepare_sync(self, context: Context | None) -> None:
+        """Hook: checks made before the SDK reads the context's state (a bookmark it
+        cannot parse would otherwise end in the SDK's traceback)."""
+
     def checkpoint(self) -> None:
         """Write a STATE message now, after every record written so far."""
         self.state_manager.is_flushed = False
@@ -114,14 +122,16 @@ class RecordLoopStream(Stream):
         :class:`DirectRecordWriter`), records are written directly; this is most of the
         tap's speed. Any other configuration runs the SDK's own loop.
         """
+        contexts: list[Context | None] = [context] if context is not None else []
+        if context is None:
+            contexts.extend(self.partitions or [{}])
+        for current in contexts:
+            self.prepare_sync(current or None)
         writer = DirectRecordWriter.for_stream(self) if write_messages and not self.child_streams else None
         if writer is None:
             yield from super()._sync_records(context, write_messages=write_messages)
             return
         self._direct_writer = writer
-        contexts: list[Context | None] = [context] if context is not None else []
-        if context is None:
-            contexts.extend(self.partitions or [{}])
         record_counter = self.get_record_counter()
         check_limit = self.ABORT_AT_RECORD_COUNT is not None
         index = 0

@@ -34,6 +34,8 @@ RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 _T = t.TypeVar("_T")
+#: A Retry-After beyond this (ten years) is read as this: it only has to be "too long".
+MAX_RETRY_AFTER = 10 * 365 * 86_400.0
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -60,8 +62,8 @@ def retry_after_seconds(response: requests.Response | None, now: float | None = 
         return None
     header = header.strip()
     try:
-        return max(0.0, float(header))
-    except ValueError:
+        return min(MAX_RETRY_AFTER, max(0.0, float(header)))
+    except (ValueError, OverflowError):
         pass
     moment: datetime | None
     try:
@@ -74,7 +76,7 @@ def retry_after_seconds(response: requests.Response | None, now: float | None = 
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     current = time.time() if now is None else now
-    return max(0.0, moment.timestamp() - current)
+    return min(MAX_RETRY_AFTER, max(0.0, moment.timestamp() - current))
 
 
 @dataclass(frozen=True)

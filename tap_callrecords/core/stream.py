@@ -103,6 +103,10 @@ class WindowedStream(RecordLoopStream):
             lookback=timedelta(minutes=int(config["lookback_minutes"])),
         )
 
+    def prepare_sync(self, context: Context | None) -> None:
+        """A bookmark that is not a date-time, or lies in the future, stops the run here."""
+        self.checked_bookmark(self.get_context_state(context), datetime.now(UTC))
+
     def checked_bookmark(self, state: Mapping[str, t.Any], now: datetime) -> datetime | None:
         """The context's bookmark; one that is not a date-time, or lies in the future
         (every run would sync nothing, for ever), stops the run saying how to reset it."""

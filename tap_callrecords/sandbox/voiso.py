@@ -177,5 +177,8 @@ class VoisoAPI(VendorAPI):
 
     @staticmethod
     def _extra_matches(record: dict[str, Any], low: int | None, high: int | None) -> bool:
-        moment = int(datetime.fromisoformat(record["timestamp"]).timestamp() * 1000)
+        try:
+            moment = int(datetime.fromisoformat(record["timestamp"]).timestamp() * 1000)
+        except (KeyError, TypeError, ValueError):
+            return True  # a broken record (a test of the tap's checks): in every reply
         return (low is None or moment >= low) and (high is None or moment < high)
