@@ -12,9 +12,11 @@ Vendor APIs are mounted under ``/<vendor>/`` (so ``voiso.api_url`` becomes
   ``retry_after_http_date_in`` / ``retry_after_iso_in`` (seconds from now),
   ``body`` (JSON), ``drop`` (close the connection), ``malformed`` (truncated JSON),
   ``delay`` (seconds before answering), ``path`` (only requests under this path),
-  ``after`` (let this many matching requests through first), ``drop_after_bytes``
-  (answer normally but close the connection once that many body bytes are out: a
-  download cut midway).
+  ``method`` (only requests with this method, e.g. ``"GET"``), ``after`` (let this
+  many matching requests through first), ``drop_after_bytes`` (answer normally but
+  close the connection once that many body bytes are out: a download cut midway).
+  Faults apply to a vendor's data requests; an endpoint the vendor exempts (its token
+  endpoint) takes only a fault whose ``path`` is exactly its own.
 - ``POST /_sandbox/records`` ``{"vendor": ..., "records": [...]}``: add records.
 - ``GET /_sandbox/stats``: per vendor, request count, status counts and the most
   requests seen in any one second.
@@ -209,13 +211,22 @@ class Sandbox:
             for vendor in self.vendors.values():
                 vendor.reset()
 
-    def next_fault(self, vendor: str, request: Request) -> dict[str, Any] | None:
-        """The first due fault for this request; every queued fault's ``after`` counts down."""
+    def next_fault(self, vendor: str, request: Request, *, exempt: bool = False) -> dict[str, Any] | None:
+        """The first due fault for this request; every queued fault's ``after`` counts down.
+
+        An ``exempt`` request (an endpoint the vendor keeps out of data faults) takes only
+        faults aimed at exactly its path.
+        """
         with self.lock:
             queue = self.faults.get(vendor) or []
             chosen = None
             for fault in queue:
-                if fault.get("path") and not request.path.startswith(fault["path"]):
+                path = fault.get("path")
+                if exempt and (not path or path.rstrip("/") != request.path.rstrip("/")):
+                    continue
+                if path and not request.path.startswith(path):
+                    continue
+                if fault.get("method") and str(fault["method"]).upper() != request.method:
                     continue
                 if int(fault.get("after", 0)) > 0:
                     fault["after"] = int(fault["after"]) - 1
@@ -323,7 +334,7 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 self._send(json_response(404, {"error": "no such vendor"}))
                 return
             delay = sandbox.latency.get(prefix, 0.0)
-            fault = sandbox.next_fault(prefix, request) if vendor.is_data_request(request) else None
+            fault = sandbox.next_fault(prefix, request, exempt=not vendor.is_data_request(request))
             if fault and fault.get("delay"):
                 delay += float(fault["delay"])
             if delay:
