@@ -399,3 +399,5 @@ def test_faults_aimed_by_method_and_at_the_token_endpoint(sandbox, talkdesk):
     assert talkdesk.ask_token().status_code == 200  # a fault aimed nowhere in particular does not
     assert talkdesk.call("DELETE", f"{FILES}/{job_id}").status_code == 500
     assert talkdesk.call("DELETE", f"{FILES}/{job_id}").status_code == 204
+    assert sandbox.stats()["talkdesk"]["faults_served"] == {
+        f"DELETE {FILES} 503": 1, "* /oauth/token 429": 1, "* * 500": 1}

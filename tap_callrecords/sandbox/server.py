@@ -18,8 +18,9 @@ Vendor APIs are mounted under ``/<vendor>/`` (so ``voiso.api_url`` becomes
   Faults apply to a vendor's data requests; an endpoint the vendor exempts (its token
   endpoint) takes only a fault whose ``path`` is exactly its own.
 - ``POST /_sandbox/records`` ``{"vendor": ..., "records": [...]}``: add records.
-- ``GET /_sandbox/stats``: per vendor, request count, status counts and the most
-  requests seen in any one second.
+- ``GET /_sandbox/stats``: per vendor, request count, status counts, the most
+  requests seen in any one second, and ``faults_served``: how many times each kind of
+  fault hit each endpoint (``"GET /_objects malformed"``, ``"* /cdr 429"``).
 
 A response may be streamed (:attr:`Response.chunks`): it is sent with
 ``Transfer-Encoding: chunked``, so a vendor can serve a file of any size without
@@ -173,6 +174,7 @@ class VendorStats:
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     max_per_second: int = 0
     paths: Counter[str] = field(default_factory=Counter)
+    faults_served: Counter[str] = field(default_factory=Counter)
 
     def record(self, path: str, status: int) -> None:
         now = time.monotonic()
@@ -190,7 +192,17 @@ class VendorStats:
             "statuses": {str(k): v for k, v in self.statuses.items()},
             "max_per_second": self.max_per_second,
             "paths": dict(self.paths),
+            "faults_served": dict(self.faults_served),
         }
+
+
+def fault_name(fault: Mapping[str, Any]) -> str:
+    """A served fault as the stats count it: where it was aimed, and what it did."""
+    kinds = [str(fault["status"])] if fault.get("status") is not None else []
+    kinds += [kind for kind in ("drop_after_bytes", "malformed", "delay") if fault.get(kind)]
+    if fault.get("drop") and not fault.get("drop_after_bytes"):
+        kinds.append("drop")
+    return f"{fault.get('method') or '*'} {fault.get('path') or '*'} {'+'.join(kinds) or 'none'}"
 
 
 class Sandbox:
@@ -341,6 +353,8 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 time.sleep(delay)
             with sandbox.lock:
                 stats = sandbox.stats.setdefault(prefix, VendorStats())
+                if fault:
+                    stats.faults_served[fault_name(fault)] += 1
             cut_after = None if fault is None else fault.get("drop_after_bytes")
             if fault and fault.get("drop") and cut_after is None:
                 with sandbox.lock:
