@@ -21,6 +21,18 @@ from tests.conftest import ROOT, tap_command, write_json
 
 STREAM = "talkdesk_calls"
 KEY = "interaction_id"
+JOBS = "/data/reports/explore_calls/jobs"
+FILES = "/data/reports/explore_calls/files"
+#: Every endpoint a call passes through, as (method, sandbox path prefix).
+ENDPOINTS = {
+    "token": ("POST", "/oauth/token"),
+    "submit": ("POST", JOBS),
+    "poll": ("GET", f"{JOBS}/"),
+    "files": ("GET", f"{FILES}/"),
+    "download": ("GET", "/_objects"),
+    "delete": ("DELETE", f"{FILES}/"),
+}
+BUSY = {"code": "0340429", "description": "Too many requests", "message": "Slow down.", "fields": []}
 NINETY_DAYS = {"start": "2024-04-01T00:00:00+00:00", "end": "2024-06-30T00:00:00+00:00"}
 JULY = {"start": "2024-07-01T00:00:00+00:00", "end": "2024-07-29T00:00:00+00:00"}
 FAST_RETRIES = {"retry_initial_wait_seconds": 0.05, "max_retries": 6}
@@ -296,3 +308,54 @@ def test_end_date_in_the_future_is_clamped_so_no_job_asks_for_the_future(sandbox
     assert run.returncode == 0, run.stderr
     assert len(run.records(STREAM)) == 500
     assert datetime.fromisoformat(bookmark(run)) <= now
+
+
+def aimed(endpoint, **fault):
+    method, path = ENDPOINTS[endpoint]
+    return {"method": method, "path": path, **fault}
+
+
+def test_faults_at_every_endpoint_in_one_sync_lose_and_repeat_no_call(sandbox, run_tap):
+    """A 429, a 503, a dropped connection and a malformed body at each endpoint a call
+    passes through, spread over one sync of 14 one-day jobs, plus a download cut midway;
+    the token endpoint takes its four in a row, on the run's only token request. A
+    malformed reply to a submission is left out: see the next test."""
+    options = configure(sandbox, count=7_000, end="2024-07-15T00:00:00+00:00", job_duration=0.05)
+    faults = []
+    for endpoint in ENDPOINTS:
+        spread = 0 if endpoint == "token" else 2  # the token endpoint sees one request
+        faults += [
+            aimed(endpoint, status=429, body=BUSY, **({"retry_after": "1"} if endpoint == "submit" else {})),
+            aimed(endpoint, status=503, after=spread),
+            aimed(endpoint, drop=True, after=2 * spread),
+        ]
+        if endpoint != "submit":
+            faults.append(aimed(endpoint, malformed=True, after=3 * spread))
+    faults.append(aimed("download", drop=True, drop_after_bytes=100_000, after=8))
+    sandbox.faults("talkdesk", *faults)
+
+    run = run_tap(config_for(sandbox, options, talkdesk={"window_days": 1}, **FAST_RETRIES))
+
+    assert run.returncode == 0, run.stderr
+    records = run.records(STREAM)
+    assert len(records) == 7_000
+    assert_unique_keys(records, KEY)
+    assert bookmark(run) == "2024-07-15T00:00:00.000000+00:00"
+    served = sandbox.stats()["talkdesk"]
+    expected = {}
+    for fault in faults:
+        kind = "drop_after_bytes" if "drop_after_bytes" in fault else (
+            str(fault["status"]) if "status" in fault else "drop" if "drop" in fault else "malformed")
+        expected[f"{fault['method']} {fault['path']} {kind}"] = 1
+    assert served["faults_served"] == expected  # every fault hit its endpoint, once
+    assert (served["statuses"]["429"], served["statuses"]["503"], served["statuses"]["0"]) == (6, 6, 6)
+    stats = talkdesk_stats(sandbox)
+    assert stats["jobs_created"] == 14 and stats["files_deleted"] == 14
+    assert stats["tokens_issued"] == 2  # the first one's reply was the malformed one
+    assert stats["downloads_started"] - stats["downloads_completed"] == 2  # malformed, cut midway
+    assert stats["auth_header_on_object_store"] == 0
+    for label in (JOBS, f"{JOBS}/<id>", f"{FILES}/<id>", "the report file"):
+        assert f"retrying {label} in" in run.stderr, label
+    assert "report-job quota is full" in run.stderr
+    assert "downloading it again" in run.stderr and "could not delete" not in run.stderr
+    # The wrapping fixture checks that no job runs and no file is left.

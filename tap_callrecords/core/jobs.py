@@ -21,9 +21,11 @@ module says when:
   midway is fetched again and the rows already yielded are skipped.
 - **Row cap.** A file that holds ``row_cap`` rows may be truncated: its window is split
   in two and each half read again (rows seen twice are the same calls, same keys).
-- **Clean-up.** Each file is deleted once its rows are written; on the way out (end,
-  error, SIGTERM, SIGINT) every job still running is cancelled and every file not yet
-  deleted is deleted, so nothing is left eating the vendor's quota.
+- **Clean-up.** Each file is deleted once its rows are written, through the retry
+  policy (a 429, a 5xx or a dropped connection must not leave it stored); on the way out
+  (end, error, SIGTERM, SIGINT) every job still running is cancelled and every file not
+  yet deleted is deleted, one attempt each so that leaving never lingers, and nothing is
+  left eating the vendor's quota.
 """
 
 from __future__ import annotations
@@ -72,8 +74,9 @@ class ReportJobAPI(t.Protocol):
     def download(self, job_id: str) -> Iterator[Mapping[str, t.Any]] | None:
         """The file's rows, streamed; ``None`` if the file is not ready yet."""
 
-    def delete(self, job_id: str) -> None:
-        """Delete the job's file (one attempt; failures are logged by the caller)."""
+    def delete(self, job_id: str, *, retry: bool) -> None:
+        """Delete the job's file: retried as any request with ``retry``, else one attempt
+        (failures are logged by the caller)."""
 
     def cancel(self, job_id: str) -> None:
         """Cancel a job that has not finished (one attempt)."""
@@ -266,7 +269,7 @@ class JobFetcher:
                     self.retry_policy.max_tries,
                 )
                 time.sleep(wait)
-        self._delete(job)
+        self._delete(job, retry=True)
         cap = self.api.row_cap
         if cap is not None and yielded >= cap:
             yield from self._split(job.window, yielded)
@@ -297,10 +300,10 @@ class JobFetcher:
 
     # -- Clean-up ------------------------------------------------------------------------
 
-    def _delete(self, job: Job) -> None:
+    def _delete(self, job: Job, *, retry: bool) -> None:
         job.cleaned = True
         try:
-            self.api.delete(job.id)
+            self.api.delete(job.id, retry=retry)
         except Exception as exc:
             self.logger.warning("%s: could not delete the file of job %s: %s",
                                 self.api.label, job.id, describe_failure(exc))
@@ -318,7 +321,7 @@ class JobFetcher:
             if job.cleaned:
                 continue
             if job.state is JobState.DONE:
-                self._delete(job)
+                self._delete(job, retry=False)
             else:
                 job.cleaned = True
                 self._cancel(job)

@@ -15,8 +15,9 @@
 - **Files.** ``GET .../files/{id}`` answers 303 to a short-lived pre-signed object-store
   URL, fetched **without** the ``Authorization`` header (the store rejects it); an
   expired URL (403 or 400 from the store) is asked for again. ``DELETE .../files/{id}``
-  once read. Cancelling a running job as ``DELETE .../jobs/{id}`` is inferred from the
-  API's resource layout (the docs list no cancel call); a refusal is logged, not fatal.
+  once read (retried; one attempt on the way out). Cancelling a running job as
+  ``DELETE .../jobs/{id}`` is inferred from the API's resource layout (the docs list no
+  cancel call); a refusal is logged, not fatal.
 """
 
 from __future__ import annotations
@@ -177,8 +178,9 @@ class ExploreCallsReports:
         finally:
             file.close()
 
-    def delete(self, job_id: str) -> None:
-        self.client.send("DELETE", f"{REPORT}/files/{job_id}", decode=False, retry=False,
+    def delete(self, job_id: str, *, retry: bool) -> None:
+        # A 404 is a file already gone (a retried delete whose first reply was lost).
+        self.client.send("DELETE", f"{REPORT}/files/{job_id}", decode=False, retry=retry,
                          passthrough=(404,), what=f"{REPORT}/files/<id>").close()
 
     def cancel(self, job_id: str) -> None:
