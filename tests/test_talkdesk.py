@@ -36,6 +36,7 @@ BUSY = {"code": "0340429", "description": "Too many requests", "message": "Slow 
 NINETY_DAYS = {"start": "2024-04-01T00:00:00+00:00", "end": "2024-06-30T00:00:00+00:00"}
 JULY = {"start": "2024-07-01T00:00:00+00:00", "end": "2024-07-29T00:00:00+00:00"}
 FAST_RETRIES = {"retry_initial_wait_seconds": 0.05, "max_retries": 6}
+DEBUG = {"LOGLEVEL": "DEBUG", "TAP_CALLRECORDS_LOGLEVEL": "DEBUG"}
 DURATIONS = ("talk_time", "waiting_time", "holding_time", "agent_speed_to_answer")
 BOOLEANS = ("in_business_hours", "callback_from_queue", "transfer")
 
@@ -195,6 +196,20 @@ def test_a_full_quota_is_waited_out(sandbox, run_tap):
     assert "report-job quota is full; waiting" in run.stderr
 
 
+def test_a_full_quota_answered_with_retry_after_is_waited_out_as_asked(sandbox, run_tap):
+    options = configure(sandbox, count=1_000)
+    sandbox.faults("talkdesk", aimed("submit", status=429, retry_after="3", body=BUSY))
+
+    run = run_tap(config_for(sandbox, options), env=DEBUG)
+
+    assert run.returncode == 0, run.stderr
+    assert len(run.records(STREAM)) == 1_000
+    refused = logged_at(run, "report-job quota is full; waiting for a free slot")
+    assert "submitting again in 3.0 s, as the vendor's Retry-After asks" in run.stderr
+    assert logged_at(run, " submitted for ") - refused >= timedelta(seconds=3)  # not the 1 s of its own
+    assert talkdesk_stats(sandbox)["jobs_created"] == 1
+
+
 def test_an_expired_download_url_is_asked_for_again(sandbox, run_tap):
     options = configure(sandbox, count=1_000, expire_urls=1)
 
@@ -262,12 +277,11 @@ def test_a_revoked_token_is_renewed_while_jobs_are_polled(sandbox, run_tap):
 
 def test_secrets_and_tokens_never_printed_at_debug(sandbox, run_tap):
     options = configure(sandbox, count=1_000)
-    debug = {"LOGLEVEL": "DEBUG", "TAP_CALLRECORDS_LOGLEVEL": "DEBUG"}
     sandbox.faults("talkdesk", {"status": 503, "path": "/data/reports/explore_calls/jobs"},
                    {"drop": True, "path": "/_objects"})
-    good = run_tap(config_for(sandbox, options, **FAST_RETRIES), env=debug)
+    good = run_tap(config_for(sandbox, options, **FAST_RETRIES), env=DEBUG)
     wrong = run_tap(config_for(sandbox, options, talkdesk={"client_secret": "SECRET-wrong-td-9f8e7d6c"}),
-                    env=debug)
+                    env=DEBUG)
 
     assert good.returncode == 0, good.stderr
     assert len(good.records(STREAM)) == 1_000
@@ -308,6 +322,12 @@ def test_end_date_in_the_future_is_clamped_so_no_job_asks_for_the_future(sandbox
     assert run.returncode == 0, run.stderr
     assert len(run.records(STREAM)) == 500
     assert datetime.fromisoformat(bookmark(run)) <= now
+
+
+def logged_at(run, text):
+    """When the tap logged the first line holding ``text``."""
+    line = next(line for line in run.stderr.splitlines() if text in line)
+    return datetime.strptime(line.split(" | ", 1)[0], "%Y-%m-%d %H:%M:%S,%f")
 
 
 def aimed(endpoint, **fault):

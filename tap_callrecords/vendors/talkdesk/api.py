@@ -8,7 +8,7 @@
   ``timezone`` and a file ``format``. The timespan is sent with an explicit ``Z``; the
   file's times come back in the job's timezone, without an offset. The reply's id is
   read from ``{"job": {...}}`` (real replies) or flat (the reference), whichever comes.
-  A 429 there means the account's 15-job quota is full.
+  A 429 there means the account's 15-job quota is full (its ``Retry-After`` is honoured).
 - **Status.** ``GET .../jobs/{id}``: ``created``, ``processing``, ``uploading`` run on;
   ``done`` is done, and so is any 3xx (303 and 300 are both documented);
   ``failed``, ``canceled`` and ``deleted`` end the job.
@@ -31,7 +31,8 @@ from tap_callrecords.core.client import VendorClient, parsed_body
 from tap_callrecords.core.convert import UTC
 from tap_callrecords.core.errors import VendorAPIError
 from tap_callrecords.core.files import csv_rows, json_array_items, json_lines
-from tap_callrecords.core.jobs import JobState
+from tap_callrecords.core.jobs import JobState, QuotaFull
+from tap_callrecords.core.retry import retry_after_seconds
 
 if t.TYPE_CHECKING:
     import logging
@@ -122,7 +123,7 @@ class ExploreCallsReports:
         self.report_format = report_format
         self.parse = PARSERS[report_format]
 
-    def submit(self, window: Window) -> str | None:
+    def submit(self, window: Window) -> str | QuotaFull:
         body = {
             "name": f"tap-callrecords explore_calls {utc_z(window.start)} to {utc_z(window.end)}",
             "timezone": self.timezone,
@@ -132,7 +133,7 @@ class ExploreCallsReports:
         response = self.client.send("POST", f"{REPORT}/jobs", json=body, passthrough=(429,))
         if response.status_code == 429:
             response.close()
-            return None
+            return QuotaFull(retry_after_seconds(response))
         job_id = _job(parsed_body(response)).get("id")
         if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
             raise VendorAPIError(f"{LABEL}: the reply to a new report job holds no job id")
