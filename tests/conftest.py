@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,9 +133,13 @@ def kill_and_resume(run_tap, run_tap_killed):
     and return both runs, the state used and the primary keys seen across them."""
     import random
 
-    def run(config: dict[str, Any], stream: str, expected: int, seed: int):
+    def run(config: dict[str, Any], stream: str, expected: int, seed: int,
+            after_kill: Callable[[TapRun], None] | None = None):
+        """``after_kill`` sees the killed run before the resumed one starts."""
         killed = run_tap_killed(config, after_lines=random.Random(seed).randrange(10, expected))
         assert killed.returncode != 0
+        if after_kill is not None:
+            after_kill(killed)
         state = killed.states[-1] if killed.states else None
         resumed = run_tap(config, state=state)
         assert resumed.returncode == 0, resumed.stderr

@@ -4,12 +4,16 @@ profile (tests/vendors.py), end to end through the tap's CLI against the sandbox
 Exact counts and unique keys across a multi-window sync, records valid against their
 schema with UTC date-times, window edges, incremental runs with a lookback, bookmarks
 that never move backwards, resume after SIGKILL, transient faults, Retry-After,
-persistent faults, secrets, rejected credentials, timeouts and bad settings.
+persistent faults, secrets, rejected credentials, timeouts and bad settings. Faults are
+aimed at each of a vendor's fault targets in turn (every endpoint a report-job vendor's
+calls pass through), and a vendor that keeps report jobs must hold no job of the tap's
+still running and no file of its not deleted after any run.
 What only one vendor does is tested in that vendor's module (tests/test_<vendor>.py).
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,8 +25,8 @@ from tests.assertions import (
     assert_records_match_schema,
     assert_unique_keys,
 )
-from tests.conftest import DEBUG
-from tests.vendors import FAST_RETRIES, PROFILES, UTC, Sync, VendorProfile, utc_text
+from tests.conftest import DEBUG, TapRun
+from tests.vendors import FAST_RETRIES, PROFILES, UTC, FaultTarget, Sync, VendorProfile, utc_text
 
 #: Every vendor's default lookback, which a resumed run re-reads.
 DEFAULT_LOOKBACK = timedelta(minutes=180)
@@ -40,8 +44,33 @@ every_credential = pytest.mark.parametrize(
 )
 
 
+def target_id(profile: VendorProfile, target: FaultTarget, *more: str) -> str:
+    """``voiso``, or ``talkdesk-polls`` where a vendor has several fault targets."""
+    named = [target.name] if len(profile.fault_targets) > 1 else []
+    return "-".join([str(profile), *more, *named])
+
+
+every_fault_target = pytest.mark.parametrize(
+    ("profile", "target"),
+    [pytest.param(profile, target, id=target_id(profile, target))
+     for profile in PROFILES for target in profile.fault_targets],
+)
+every_credential_and_fault_target = pytest.mark.parametrize(
+    ("profile", "credentials", "target"),
+    [pytest.param(profile, credentials, target, id=target_id(profile, target, credentials.name))
+     for profile in PROFILES for credentials in profile.credentials for target in profile.fault_targets],
+)
+
+
 def bookmark_at(profile: VendorProfile, moment: datetime) -> dict[str, Any]:
     return {"replication_key": profile.replication_key, "replication_key_value": utc_text(moment)}
+
+
+def assert_nothing_left_behind(sandbox, profile: VendorProfile, jobs: slice = slice(None)) -> None:
+    """No report job of the tap's (among ``jobs``) still running at the vendor, and no file
+    of its not deleted (nothing to check for a vendor without report jobs)."""
+    left = profile.left_behind(sandbox, jobs)
+    assert left == {}, f"left at {profile}: {left}; job statuses, oldest first: {profile.jobs(sandbox)}"
 
 
 # -- Full sync and windows ------------------------------------------------------------------------
@@ -63,6 +92,7 @@ def test_full_sync_emits_every_record_once_typed_in_utc_inside_the_range(sandbox
     for record in records:
         assert low <= profile.moment(record) < high, record[profile.replication_key]
     assert run.final_state["bookmarks"][profile.stream] == bookmark_at(profile, high)
+    assert_nothing_left_behind(sandbox, profile)
 
 
 def first_local_midnight_after(moment: datetime, zone: Any) -> datetime:
@@ -103,6 +133,7 @@ def test_window_edges_keep_each_record_exactly_once(sandbox, run_tap, profile, r
     assert sorted(r[profile.primary_key] for r in emitted) == sorted(expected)
     for record in emitted:
         assert record[profile.replication_key] == utc_text(expected[record[profile.primary_key]]), record
+    assert_nothing_left_behind(sandbox, profile)
 
 
 # -- Incremental runs and state ---------------------------------------------------------------------
@@ -139,6 +170,7 @@ def test_incremental_run_rereads_only_the_lookback_and_picks_up_a_late_record(sa
     assert len(records) == len(expected_reread) + 1
     assert_unique_keys(records, profile.primary_key)
     assert datetime.fromisoformat(second.bookmark(profile.stream)) >= bookmark
+    assert_nothing_left_behind(sandbox, profile)
 
 
 @every_vendor
@@ -153,6 +185,7 @@ def test_bookmark_never_moves_backwards(sandbox, run_tap, profile):
     assert run.returncode == 0, run.stderr
     assert run.records(profile.stream) == []
     assert run.bookmark(profile.stream) == utc_text(end)
+    assert_nothing_left_behind(sandbox, profile)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -160,25 +193,38 @@ def test_bookmark_never_moves_backwards(sandbox, run_tap, profile):
 def test_resume_after_sigkill_loses_nothing(sandbox, kill_and_resume, profile, seed):
     sync = profile.resume
     config = profile.sync_config(sandbox, sync)
+    killed_jobs: list[str] = []
 
-    _, resumed, state, seen = kill_and_resume(config, profile.stream, expected=sync.count, seed=seed)
+    def after_kill(_: TapRun) -> None:
+        # Let the killed run's last requests land and its jobs run their course.
+        time.sleep(profile.job_settle_seconds)
+        killed_jobs[:] = profile.jobs(sandbox)
+
+    _, resumed, state, seen = kill_and_resume(config, profile.stream, expected=sync.count, seed=seed,
+                                              after_kill=after_kill)
 
     assert len(seen) == sync.count
     if state:  # the resumed run starts at the bookmark less the lookback
         floor = datetime.fromisoformat(state["bookmarks"][profile.stream]["replication_key_value"])
         assert all(profile.moment(r) >= floor - DEFAULT_LOOKBACK for r in resumed.records(profile.stream))
+    # The resumed run cleans up after itself. A SIGKILLed run cannot cancel its jobs or
+    # delete their files: its files are left at the vendor to expire there, but none of
+    # its jobs still runs once their time has passed (nothing holds the job quota).
+    killed = slice(len(killed_jobs))
+    assert_nothing_left_behind(sandbox, profile, slice(len(killed_jobs), None))
+    assert "running" not in profile.left_behind(sandbox, killed), profile.jobs(sandbox)
 
 
 # -- Faults ---------------------------------------------------------------------------------------------
 
 
-@every_vendor
-def test_survives_rate_limits_server_errors_drops_and_malformed_bodies(sandbox, run_tap, profile):
+@every_fault_target
+def test_survives_rate_limits_server_errors_drops_and_malformed_bodies(sandbox, run_tap, profile, target):
     sync = profile.faults
     config = profile.sync_config(sandbox, sync, **FAST_RETRIES)
     busy = dict(profile.busy_body)
     profile.inject(  # spread over the run with ``after`` (requests let through first)
-        sandbox,
+        sandbox, target,
         {"status": 429, "retry_after": "1", "body": busy},
         {"status": 503, "repeat": 3, "after": 3},
         {"drop": True, "after": 8},
@@ -197,57 +243,61 @@ def test_survives_rate_limits_server_errors_drops_and_malformed_bodies(sandbox, 
     assert_unique_keys(records, profile.primary_key)
     statuses = profile.stats(sandbox)["statuses"]
     assert (statuses["429"], statuses["503"], statuses["500"], statuses["0"]) == (4, 3, 1, 1)
-    assert f"retrying {profile.data_path} in 1." in run.stderr  # Retry-After: 1 honoured
+    assert f"retrying {target.label} in 1." in run.stderr  # Retry-After: 1 honoured
+    assert_nothing_left_behind(sandbox, profile)
 
 
-@every_vendor
-def test_retry_after_is_honoured(sandbox, run_tap, profile):
+@every_fault_target
+def test_retry_after_is_honoured(sandbox, run_tap, profile, target):
     config = profile.sync_config(sandbox, Sync(10), retry_initial_wait_seconds=0.01)
-    profile.inject(sandbox, {"status": 429, "retry_after": "2", "body": dict(profile.busy_body)})
+    profile.inject(sandbox, target, {"status": 429, "retry_after": "2", "body": dict(profile.busy_body)})
 
     run = run_tap(config)
 
     assert run.returncode == 0, run.stderr
     assert len(run.records(profile.stream)) == 10
-    assert f"retrying {profile.data_path} in 2." in run.stderr
+    assert f"retrying {target.label} in 2." in run.stderr
+    assert_nothing_left_behind(sandbox, profile)
 
 
-@every_vendor
-def test_persistent_fault_ends_with_one_clear_error_and_honest_state(sandbox, run_tap, profile):
+@every_fault_target
+def test_persistent_fault_ends_with_one_clear_error_and_honest_state(sandbox, run_tap, profile, target):
     first_window = profile.first_window
     config = profile.sync_config(sandbox, first_window.sync, retry_initial_wait_seconds=0.01, max_retries=3)
-    # The first window succeeds; every request after it fails.
-    profile.inject(sandbox, {"status": 503, "repeat": 1000, "after": first_window.requests})
+    # The first window succeeds; every request to the target after it fails.
+    profile.inject(sandbox, target, {"status": 503, "repeat": 1000, "after": first_window.requests})
 
     run = run_tap(config)
 
-    assert_one_clear_error(run, f"giving up on {profile.data_path} after 3 attempts", "HTTP 503")
+    assert_one_clear_error(run, f"giving up on {target.label} after 3 attempts", "HTTP 503")
     records = run.records(profile.stream)
     assert len(records) == first_window.records
     assert_unique_keys(records, profile.primary_key)
     window_end = datetime.fromisoformat(first_window.end)
     assert all(profile.moment(r) < window_end for r in records)
     assert run.bookmark(profile.stream) == first_window.end
+    assert_nothing_left_behind(sandbox, profile)  # the error path cleans up too
 
 
-@every_vendor
-def test_survives_a_request_that_times_out(sandbox, run_tap, profile):
+@every_fault_target
+def test_survives_a_request_that_times_out(sandbox, run_tap, profile, target):
     sync = profile.timeout
     config = profile.sync_config(sandbox, sync, request_timeout_seconds=0.5, **FAST_RETRIES)
-    profile.inject(sandbox, {"delay": 3, "after": 1})
+    profile.inject(sandbox, target, {"delay": 3, "after": 1})
 
     run = run_tap(config)
 
     assert run.returncode == 0, run.stderr
     assert len(run.records(profile.stream)) == sync.count
-    assert f"the request timed out; retrying {profile.data_path}" in run.stderr
+    assert f"the request timed out; retrying {target.label}" in run.stderr
+    assert_nothing_left_behind(sandbox, profile)
 
 
 # -- Credentials and secrets ----------------------------------------------------------------------------
 
 
-@every_credential
-def test_secrets_never_printed_even_at_debug_and_on_errors(sandbox, run_tap, profile, credentials):
+@every_credential_and_fault_target
+def test_secrets_never_printed_even_at_debug_and_on_errors(sandbox, run_tap, profile, credentials, target):
     secret = f"SECRET-{profile}-{credentials.name}-1234abcd"
     wrong = f"SECRET-wrong-{profile}-{credentials.name}-5678efgh"
     sync = profile.secrets
@@ -255,7 +305,7 @@ def test_secrets_never_printed_even_at_debug_and_on_errors(sandbox, run_tap, pro
     settings = {**sync.settings, **credentials.settings, credentials.secret: secret}
     config = profile.config(sandbox, options, settings=settings, **FAST_RETRIES)
     echo = profile.error_body(500, f"echo {credentials.secret}={secret} {secret}")
-    profile.inject(sandbox, {"drop": True}, {"status": 500, "after": 1, "body": echo},
+    profile.inject(sandbox, target, {"drop": True}, {"status": 500, "after": 1, "body": echo},
                    {"malformed": True, "after": 2}, {"status": 429, "after": 3})
 
     runs = [run_tap(config, env=DEBUG)]
@@ -268,9 +318,12 @@ def test_secrets_never_printed_even_at_debug_and_on_errors(sandbox, run_tap, pro
     if credentials.token_renewals:  # tokens were issued, and renewed mid-run
         assert credentials.token_renewals(stats) >= 1 and stats["statuses"]["401"] >= 1
 
-    profile.inject(sandbox, {"status": 500, "repeat": 100})
+    assert_nothing_left_behind(sandbox, profile)
+
+    profile.inject(sandbox, target, {"status": 500, "repeat": 100})
     runs.append(run_tap({**config, "max_retries": 2}, env=DEBUG))
     assert_one_clear_error(runs[-1], "HTTP 500")
+    assert_nothing_left_behind(sandbox, profile)
 
     sandbox.reset()
     profile.configure(sandbox, **options)
@@ -293,6 +346,7 @@ def test_rejected_credentials_are_one_clear_error(sandbox, run_tap, profile, cre
     assert run.records(profile.stream) == []
     assert wrong not in run.stdout + run.stderr
     assert profile.stats(sandbox)["statuses"]["401"] == 1  # a refusal is not retried
+    assert_nothing_left_behind(sandbox, profile)
 
 
 # -- Settings ----------------------------------------------------------------------------------------------

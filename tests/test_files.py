@@ -51,6 +51,8 @@ def test_json_lines_survive_any_chunking(size):
 
 @pytest.mark.parametrize(("reader", "data", "message"), [
     (csv_rows, b"a,b\n1,2\n3\n", "a CSV row has 1 cells where the header has 2"),
+    (csv_rows, b"interaction_id,call_t", "ends inside a row"),  # cut in the header
+    (csv_rows, b"a,b\r\n1,2\r\n3,fou", "ends inside a row"),  # cut in a row's last cell
     (json_lines, b'{"a": 1}\n{"a": \n', "not JSON"),
     (json_lines, b"[1, 2]\n", "not an object"),
     (lambda chunks: json_array_items(chunks, "entries"), b'{"entries": [{"a": 1}, {"a": ', "ends"),
@@ -61,3 +63,22 @@ def test_json_lines_survive_any_chunking(size):
 def test_a_broken_file_is_one_clear_error(reader, data, message):
     with pytest.raises(MalformedFile, match=message):
         list(reader(chunked(data, 4)))
+
+
+def test_a_csv_row_is_handed_out_only_once_the_file_shows_it_whole():
+    rows = csv_rows([b"a,b\r\n1,2\r\n3,fou"])
+    assert next(rows) == {"a": "1", "b": "2"}
+    with pytest.raises(MalformedFile):
+        next(rows)  # "3,fou" is never handed out: its last cell may be cut
+    assert list(csv_rows([b"a,b\r\n"])) == []  # an empty report
+    assert list(csv_rows([b""])) == []
+
+
+def test_a_csv_cut_short_is_an_error_unless_its_length_was_checked():
+    data = b"id,n\r\n1,2\r\n3,4"
+    with pytest.raises(MalformedFile, match="ends inside a row"):
+        list(csv_rows(chunked(data, 5)))
+    assert list(csv_rows(chunked(data, 5), ending_required=False)) == [{"id": "1", "n": "2"},
+                                                                        {"id": "3", "n": "4"}]
+    with pytest.raises(MalformedFile, match="ends inside a row"):
+        list(csv_rows([b"id,n"]))  # a header cut off is not an empty report

@@ -21,9 +21,22 @@ from tests.conftest import ROOT, tap_command, write_json
 
 STREAM = "talkdesk_calls"
 KEY = "interaction_id"
+JOBS = "/data/reports/explore_calls/jobs"
+FILES = "/data/reports/explore_calls/files"
+#: Every endpoint a call passes through, as (method, sandbox path prefix).
+ENDPOINTS = {
+    "token": ("POST", "/oauth/token"),
+    "submit": ("POST", JOBS),
+    "poll": ("GET", f"{JOBS}/"),
+    "files": ("GET", f"{FILES}/"),
+    "download": ("GET", "/_objects"),
+    "delete": ("DELETE", f"{FILES}/"),
+}
+BUSY = {"code": "0340429", "description": "Too many requests", "message": "Slow down.", "fields": []}
 NINETY_DAYS = {"start": "2024-04-01T00:00:00+00:00", "end": "2024-06-30T00:00:00+00:00"}
 JULY = {"start": "2024-07-01T00:00:00+00:00", "end": "2024-07-29T00:00:00+00:00"}
 FAST_RETRIES = {"retry_initial_wait_seconds": 0.05, "max_retries": 6}
+DEBUG = {"LOGLEVEL": "DEBUG", "TAP_CALLRECORDS_LOGLEVEL": "DEBUG"}
 DURATIONS = ("talk_time", "waiting_time", "holding_time", "agent_speed_to_answer")
 BOOLEANS = ("in_business_hours", "callback_from_queue", "transfer")
 
@@ -183,6 +196,20 @@ def test_a_full_quota_is_waited_out(sandbox, run_tap):
     assert "report-job quota is full; waiting" in run.stderr
 
 
+def test_a_full_quota_answered_with_retry_after_is_waited_out_as_asked(sandbox, run_tap):
+    options = configure(sandbox, count=1_000)
+    sandbox.faults("talkdesk", aimed("submit", status=429, retry_after="3", body=BUSY))
+
+    run = run_tap(config_for(sandbox, options), env=DEBUG)
+
+    assert run.returncode == 0, run.stderr
+    assert len(run.records(STREAM)) == 1_000
+    refused = logged_at(run, "report-job quota is full; waiting for a free slot")
+    assert "submitting again in 3.0 s, as the vendor's Retry-After asks" in run.stderr
+    assert logged_at(run, " submitted for ") - refused >= timedelta(seconds=3)  # not the 1 s of its own
+    assert talkdesk_stats(sandbox)["jobs_created"] == 1
+
+
 def test_an_expired_download_url_is_asked_for_again(sandbox, run_tap):
     options = configure(sandbox, count=1_000, expire_urls=1)
 
@@ -250,12 +277,11 @@ def test_a_revoked_token_is_renewed_while_jobs_are_polled(sandbox, run_tap):
 
 def test_secrets_and_tokens_never_printed_at_debug(sandbox, run_tap):
     options = configure(sandbox, count=1_000)
-    debug = {"LOGLEVEL": "DEBUG", "TAP_CALLRECORDS_LOGLEVEL": "DEBUG"}
     sandbox.faults("talkdesk", {"status": 503, "path": "/data/reports/explore_calls/jobs"},
                    {"drop": True, "path": "/_objects"})
-    good = run_tap(config_for(sandbox, options, **FAST_RETRIES), env=debug)
+    good = run_tap(config_for(sandbox, options, **FAST_RETRIES), env=DEBUG)
     wrong = run_tap(config_for(sandbox, options, talkdesk={"client_secret": "SECRET-wrong-td-9f8e7d6c"}),
-                    env=debug)
+                    env=DEBUG)
 
     assert good.returncode == 0, good.stderr
     assert len(good.records(STREAM)) == 1_000
@@ -296,3 +322,93 @@ def test_end_date_in_the_future_is_clamped_so_no_job_asks_for_the_future(sandbox
     assert run.returncode == 0, run.stderr
     assert len(run.records(STREAM)) == 500
     assert datetime.fromisoformat(bookmark(run)) <= now
+
+
+def logged_at(run, text):
+    """When the tap logged the first line holding ``text``."""
+    line = next(line for line in run.stderr.splitlines() if text in line)
+    return datetime.strptime(line.split(" | ", 1)[0], "%Y-%m-%d %H:%M:%S,%f")
+
+
+def aimed(endpoint, **fault):
+    method, path = ENDPOINTS[endpoint]
+    return {"method": method, "path": path, **fault}
+
+
+def test_faults_at_every_endpoint_in_one_sync_lose_and_repeat_no_call(sandbox, run_tap):
+    """A 429, a 503, a dropped connection and a malformed body at each endpoint a call
+    passes through, spread over one sync of 14 one-day jobs, plus a download cut midway;
+    the token endpoint takes its four in a row, on the run's only token request. A
+    malformed reply to a submission is left out: see the next test."""
+    options = configure(sandbox, count=7_000, end="2024-07-15T00:00:00+00:00", job_duration=0.05)
+    faults = []
+    for endpoint in ENDPOINTS:
+        spread = 0 if endpoint == "token" else 2  # the token endpoint sees one request
+        faults += [
+            aimed(endpoint, status=429, body=BUSY, **({"retry_after": "1"} if endpoint == "submit" else {})),
+            aimed(endpoint, status=503, after=spread),
+            aimed(endpoint, drop=True, after=2 * spread),
+        ]
+        if endpoint != "submit":
+            faults.append(aimed(endpoint, malformed=True, after=3 * spread))
+    faults.append(aimed("download", drop=True, drop_after_bytes=100_000, after=8))
+    sandbox.faults("talkdesk", *faults)
+
+    run = run_tap(config_for(sandbox, options, talkdesk={"window_days": 1}, **FAST_RETRIES))
+
+    assert run.returncode == 0, run.stderr
+    records = run.records(STREAM)
+    assert len(records) == 7_000
+    assert_unique_keys(records, KEY)
+    assert bookmark(run) == "2024-07-15T00:00:00.000000+00:00"
+    served = sandbox.stats()["talkdesk"]
+    expected = {}
+    for fault in faults:
+        kind = "drop_after_bytes" if "drop_after_bytes" in fault else (
+            str(fault["status"]) if "status" in fault else "drop" if "drop" in fault else "malformed")
+        expected[f"{fault['method']} {fault['path']} {kind}"] = 1
+    assert served["faults_served"] == expected  # every fault hit its endpoint, once
+    assert (served["statuses"]["429"], served["statuses"]["503"], served["statuses"]["0"]) == (6, 6, 6)
+    stats = talkdesk_stats(sandbox)
+    assert stats["jobs_created"] == 14 and stats["files_deleted"] == 14
+    assert stats["tokens_issued"] == 2  # the first one's reply was the malformed one
+    assert stats["downloads_started"] - stats["downloads_completed"] == 2  # malformed, cut midway
+    assert stats["auth_header_on_object_store"] == 0
+    for label in (JOBS, f"{JOBS}/<id>", f"{FILES}/<id>", "the report file"):
+        assert f"retrying {label} in" in run.stderr, label
+    assert "report-job quota is full" in run.stderr
+    assert "downloading it again" in run.stderr and "could not delete" not in run.stderr
+    # The wrapping fixture checks that no job runs and no file is left.
+
+
+class LeftBehind(Exception):
+    """The tap left a report job running or a file stored at Talkdesk."""
+
+
+@pytest.mark.xfail(strict=True, raises=LeftBehind, reason=(
+    "Known bug, not fixed: when Talkdesk creates a job but its reply to the submission is lost "
+    "(a malformed body, a timeout), the tap submits the window again and never learns the first "
+    "job's id, so that job runs on and its file stays stored at Talkdesk. Needs a way to find the "
+    "tap's own jobs (listing them by name), which neither the tap nor the sandbox has."))
+@pytest.mark.parametrize("fault", [{"malformed": True}, {"delay": 2}], ids=["malformed", "timed-out"])
+def test_a_submission_whose_reply_is_lost_leaves_no_job_behind(sandbox_process, run_tap, fault):
+    sandbox = sandbox_process  # not the checking fixture: the check here is the expected failure
+    sandbox.reset()
+    options = configure(sandbox, count=1_000, job_duration=0.05)
+    sandbox.faults("talkdesk", aimed("submit", **fault))
+
+    run = run_tap(config_for(sandbox, options, talkdesk={"window_days": 7}, request_timeout_seconds=0.5,
+                             **FAST_RETRIES))
+
+    assert run.returncode == 0, run.stderr
+    records = run.records(STREAM)
+    assert len(records) == 1_000
+    assert_unique_keys(records, KEY)
+    deadline = time.monotonic() + 10  # a timed-out submission is served once its delay is over
+    while talkdesk_stats(sandbox)["jobs_created"] < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.2)  # and its job runs its course
+    stats = talkdesk_stats(sandbox)
+    assert stats["jobs_created"] == 5  # four windows, the first one submitted twice
+    if stats["running_jobs"] or stats["undeleted_files"]:
+        raise LeftBehind(f"job statuses, oldest first: {stats['job_statuses']}")

@@ -384,3 +384,20 @@ def test_object_store_on_another_host_name(sandbox, talkdesk):
     assert url.startswith(f"http://localhost:{sandbox.url.rsplit(':', 1)[1]}/talkdesk/_objects/")
     assert followed.status_code == 200 and followed.text.startswith("interaction_id,")
     assert vendor_stats(sandbox)["auth_header_on_object_store"] == 0
+
+
+def test_faults_aimed_by_method_and_at_the_token_endpoint(sandbox, talkdesk):
+    job_id = talkdesk.job_id()
+    talkdesk.wait_done(job_id)
+    sandbox.faults("talkdesk", {"status": 503, "path": FILES, "method": "DELETE"},
+                   {"status": 429, "path": "/oauth/token"})
+
+    assert talkdesk.call("GET", f"{FILES}/{job_id}").status_code == 303  # a GET passes the DELETE's fault
+    assert talkdesk.call("DELETE", f"{FILES}/{job_id}").status_code == 503
+    assert talkdesk.ask_token().status_code == 429  # aimed at the token endpoint: it applies
+    sandbox.faults("talkdesk", {"status": 500})
+    assert talkdesk.ask_token().status_code == 200  # a fault aimed nowhere in particular does not
+    assert talkdesk.call("DELETE", f"{FILES}/{job_id}").status_code == 500
+    assert talkdesk.call("DELETE", f"{FILES}/{job_id}").status_code == 204
+    assert sandbox.stats()["talkdesk"]["faults_served"] == {
+        f"DELETE {FILES} 503": 1, "* /oauth/token 429": 1, "* * 500": 1}

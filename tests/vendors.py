@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tap_callrecords.sandbox import smartflo as smartflo_sandbox
+from tap_callrecords.sandbox import talkdesk as talkdesk_sandbox
 from tap_callrecords.sandbox import voiso as voiso_sandbox
 from tap_callrecords.sandbox import zoom as zoom_sandbox
 from tap_callrecords.sandbox.client import SandboxProcess, vendor_config
@@ -69,6 +72,26 @@ class Edges:
 
 
 @dataclass(frozen=True)
+class FaultTarget:
+    """An endpoint the contract's faults are aimed at: the sandbox ``path`` (a prefix) and
+    ``method`` they hit, and ``label``, the endpoint as the tap names it in retry and
+    error messages. A vendor that reads calls from one endpoint has one; one that reads
+    them through report jobs has one per request of a job's life that the tap retries."""
+
+    name: str
+    path: str
+    label: str
+    method: str | None = None
+
+    def aim(self, fault: Mapping[str, Any]) -> dict[str, Any]:
+        """``fault`` aimed at this endpoint."""
+        aimed = {"path": self.path, **fault}
+        if self.method:
+            aimed["method"] = self.method
+        return aimed
+
+
+@dataclass(frozen=True)
 class Credentials:
     """One way to authenticate, as the secrets and unauthorized contracts use it.
 
@@ -108,10 +131,8 @@ class VendorProfile:
     #: A vendor-shaped record with primary key ``record_id`` at ``moment``, written in
     #: ``moment``'s own offset where the vendor's format has one.
     record_at: Callable[[str, datetime], dict[str, Any]]
-    #: The data path as the tap names it in retry and error messages.
-    data_path: str
-    #: The sandbox path the contract's faults are aimed at.
-    fault_path: str
+    #: The endpoints the contract's faults are aimed at, each in turn.
+    fault_targets: tuple[FaultTarget, ...]
     #: The vendor's 429 body, and its error body with a given status and message.
     busy_body: Mapping[str, Any]
     error_body: Callable[[int, str], dict[str, Any]]
@@ -139,12 +160,22 @@ class VendorProfile:
     #: request, with all of its messages.
     bad_settings: tuple[tuple[Mapping[str, Any], tuple[str, ...]], ...]
     #: Vendor settings on top of the sandbox's (e.g. lift a rate cap the sandbox has no
-    #: reason for).
+    #: reason for, or pick the time zone the vendor writes times in).
     fast_settings: Mapping[str, Any] = field(default_factory=dict)
+    #: Sandbox options under every data set (e.g. report jobs that take milliseconds).
+    sandbox_options: Mapping[str, Any] = field(default_factory=dict)
     #: Sandbox options under which access tokens expire or are revoked mid-run, and what
     #: a token the sandbox issues looks like (it must never be printed).
     token_churn: Mapping[str, Any] = field(default_factory=dict)
     issued_token: re.Pattern[str] | None = None
+    #: Vendors that serve calls through report jobs: the status of each job the tap
+    #: created, oldest first, read from the vendor's sandbox stats; the statuses of a job
+    #: still running and of one whose file is stored (built, not yet deleted); how long
+    #: a job the tap can no longer cancel (its run was killed) takes to end.
+    job_statuses: Callable[[dict[str, Any]], list[str]] | None = None
+    running_statuses: frozenset[str] = frozenset()
+    stored_statuses: frozenset[str] = frozenset()
+    job_settle_seconds: float = 0.0
 
     def __str__(self) -> str:
         return self.key
@@ -157,7 +188,7 @@ class VendorProfile:
         start, end = self.data_range
         if sync is not None:
             options = {"count": sync.count, "start": sync.start or start, "end": sync.end or end, **options}
-        options = {"start": start, "end": end, **options}
+        options = {"start": start, "end": end, **self.sandbox_options, **options}
         sandbox.configure(self.key, **options)
         return options
 
@@ -177,9 +208,27 @@ class VendorProfile:
     def stats(self, sandbox: SandboxProcess) -> dict[str, Any]:
         return sandbox.stats()[self.key]
 
-    def inject(self, sandbox: SandboxProcess, *faults: Mapping[str, Any]) -> None:
-        """Queue faults aimed at the profile's fault path."""
-        sandbox.faults(self.key, *({"path": self.fault_path, **fault} for fault in faults))
+    def inject(self, sandbox: SandboxProcess, target: FaultTarget, *faults: Mapping[str, Any]) -> None:
+        """Queue faults aimed at ``target``."""
+        sandbox.faults(self.key, *(target.aim(fault) for fault in faults))
+
+    # -- Report jobs -----------------------------------------------------------------------
+
+    def jobs(self, sandbox: SandboxProcess) -> list[str]:
+        """The status of each job the tap created at the vendor, oldest first (none for a
+        vendor without report jobs)."""
+        return [] if self.job_statuses is None else self.job_statuses(self.stats(sandbox))
+
+    def left_behind(self, sandbox: SandboxProcess, jobs: slice = slice(None)) -> dict[str, int]:
+        """What of the tap's the vendor still holds, among the tap's jobs ``jobs`` (all by
+        default): ``{"running": n, "stored": m}`` with only the non-zero counts, so
+        ``{}`` when the tap cleaned up after itself."""
+        kinds = Counter(
+            "running" if status in self.running_statuses else "stored"
+            for status in self.jobs(sandbox)[jobs]
+            if status in self.running_statuses | self.stored_statuses
+        )
+        return dict(kinds)
 
     # -- Records ----------------------------------------------------------------------
 
@@ -208,8 +257,7 @@ VOISO = VendorProfile(
     local_tz=VOISO_TZ,
     resolution=timedelta(milliseconds=1),
     record_at=voiso_record,
-    data_path="/api/v2/cdr",
-    fault_path="/api/v2/cdr",
+    fault_targets=(FaultTarget("cdr", path="/api/v2/cdr", label="/api/v2/cdr"),),
     busy_body={"error": "Too many requests"},
     error_body=lambda status, message: {"error": message},
     credentials=(
@@ -270,8 +318,7 @@ SMARTFLO = VendorProfile(
     local_tz=IST,
     resolution=timedelta(seconds=1),
     record_at=smartflo_record,
-    data_path="/v1/call/records",
-    fault_path="/v1/call/records",
+    fault_targets=(FaultTarget("call_records", path="/v1/call/records", label="/v1/call/records"),),
     busy_body=smartflo_sandbox.TOO_MANY,
     error_body=lambda status, message: {"success": False, "message": message},
     credentials=(
@@ -351,8 +398,8 @@ ZOOM = VendorProfile(
     local_tz=ZOOM_TZ,
     resolution=timedelta(seconds=1),
     record_at=zoom_record,
-    data_path="/contact_center/voice_calls",
-    fault_path=zoom_sandbox.DATA_PATH,
+    fault_targets=(FaultTarget("voice_calls", path=zoom_sandbox.DATA_PATH,
+                               label="/contact_center/voice_calls"),),
     busy_body={"code": 429, "message": "You have exceeded the limit of requests per second."},
     error_body=lambda status, message: {"code": status, "message": message},
     credentials=(
@@ -387,4 +434,97 @@ ZOOM = VendorProfile(
     issued_token=re.compile(re.escape(zoom_sandbox.TOKEN_PREFIX)),
 )
 
-PROFILES: tuple[VendorProfile, ...] = (VOISO, SMARTFLO, ZOOM)
+
+# -- Talkdesk Explore ------------------------------------------------------------------------------
+
+#: The report jobs' time zone: Talkdesk writes the file's times in it, without an offset.
+TALKDESK_TZ = ZoneInfo("America/New_York")
+TALKDESK_REPORT = "/data/reports/explore_calls"
+TALKDESK_CREDENTIALS = "check talkdesk.account_name, talkdesk.client_id, talkdesk.client_secret"
+
+
+def talkdesk_record(record_id: str, moment: datetime) -> dict[str, Any]:
+    text = moment.isoformat(timespec="seconds")
+    return {"interaction_id": record_id, "call_type": "inbound", "start_time": text, "end_time": text,
+            "talk_time": 0.0, "in_business_hours?": "TRUE", "transfer?": "No"}
+
+
+def talkdesk_error(status: int, message: str) -> dict[str, Any]:
+    return {"code": f"0340{status}", "description": "Error", "message": message, "fields": []}
+
+
+TALKDESK = VendorProfile(
+    key="talkdesk",
+    stream="talkdesk_calls",
+    primary_key="interaction_id",
+    replication_key="start_time",
+    data_range=("2024-07-01T00:00:00+00:00", "2024-07-29T00:00:00+00:00"),
+    data_latency=timedelta(minutes=5),
+    local_tz=TALKDESK_TZ,
+    resolution=timedelta(seconds=1),
+    record_at=talkdesk_record,
+    # Every request of a job's life that the tap retries: status polls, the files endpoint
+    # (its redirect to the pre-signed URL) and the download from the object store.
+    # Submissions and file deletes are faulted in tests/test_talkdesk.py: a 429 there is the
+    # job quota, and a delete is clean-up, not data.
+    fault_targets=(
+        FaultTarget("polls", path=f"{talkdesk_sandbox.JOBS_PATH}/", method="GET",
+                    label=f"{TALKDESK_REPORT}/jobs/<id>"),
+        FaultTarget("files", path=f"{talkdesk_sandbox.FILES_PATH}/", method="GET",
+                    label=f"{TALKDESK_REPORT}/files/<id>"),
+        FaultTarget("download", path=talkdesk_sandbox.OBJECTS_PATH, method="GET", label="the report file"),
+    ),
+    busy_body=talkdesk_error(429, "Too many requests."),
+    error_body=talkdesk_error,
+    credentials=(
+        Credentials(name="client_secret", secret="client_secret", sandbox_option="client_secret",
+                    rejected="Talkdesk rejected the credentials (HTTP 401 from its token endpoint); "
+                    f"{TALKDESK_CREDENTIALS}.",
+                    token_renewals=lambda stats: int(stats["vendor"]["tokens_issued"]) - 1),
+    ),
+    readings={
+        "as_documented": {},
+        "flat_reply_done_as_300": {"flat_job_reply": True, "done_status": 300},
+        "done_in_the_status": {"done_status": 200},
+        "seconds_and_utc_z": {"duration_unit": "seconds", "time_format": "utc_z"},
+        "legacy_payload": {"payload": "legacy"},
+    },
+    # Three months in report jobs of at most 31 days.
+    full_sync=Sync(12_000, start="2024-04-01T00:00:00+00:00", end="2024-07-01T00:00:00+00:00"),
+    # One-day jobs: 28 of them, five at a time.
+    resume=Sync(6_000, settings={"window_days": 1}),
+    faults=Sync(5_000, settings={"window_days": 1}),
+    timeout=Sync(1_500, settings={"window_days": 7}),
+    secrets=Sync(1_000, settings={"window_days": 7}),
+    incremental=Sync(3_000),
+    incremental_days=3,
+    # 2,000 calls over 28 days in one-week jobs, one at a time: a quarter in the first.
+    first_window=FirstWindow(Sync(2_000, settings={"window_days": 7, "max_concurrent_jobs": 1}),
+                             end="2024-07-08T00:00:00.000000+00:00", records=500),
+    # 07-08 is where one-week jobs meet; its New York midnight (04:00 UTC) is inside a job.
+    edges=Edges("2024-07-01T00:00:00+00:00", "2024-07-29T00:00:00+00:00",
+                boundaries=("2024-07-08T00:00:00+00:00",), settings={"window_days": 7}),
+    bad_settings=(
+        ({"window_days": 0}, ("talkdesk.window_days is 0; it must be a whole number from 1 to 31",)),
+        ({"window_days": 32}, ("talkdesk.window_days is 32; it must be a whole number from 1 to 31",)),
+        ({"max_concurrent_jobs": 16},
+         ("talkdesk.max_concurrent_jobs is 16; it must be a whole number from 1 to 15",)),
+        ({"client_secret": None}, ("talkdesk.client_secret is missing",)),
+        ({"timezone": "Mars/Olympus_Mons", "report_format": "xlsx", "job_timeout_minutes": 0,
+          "report_row_cap": 0},
+         ("talkdesk.timezone is 'Mars/Olympus_Mons', which is not an IANA",
+          "talkdesk.report_format is 'xlsx'; it must be one of csv, json, json_bulk",
+          "talkdesk.job_timeout_minutes is 0; it must be a whole number of at least 1",
+          "talkdesk.report_row_cap is 0; it must be a whole number of at least 1")),
+    ),
+    fast_settings={"timezone": TALKDESK_TZ.key},
+    sandbox_options={"job_duration": 0.05},
+    token_churn={"revoke_tokens_after": 3},
+    issued_token=re.compile(re.escape(talkdesk_sandbox.TOKEN_PREFIX)),
+    job_statuses=lambda stats: list(stats["vendor"]["job_statuses"]),
+    running_statuses=talkdesk_sandbox.ACTIVE,
+    stored_statuses=frozenset({"done"}),
+    job_settle_seconds=0.3,
+)
+
+PROFILES: tuple[VendorProfile, ...] = (VOISO, SMARTFLO, ZOOM, TALKDESK)

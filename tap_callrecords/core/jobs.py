@@ -12,8 +12,9 @@ module says when:
   then 1.5 times longer each time, at most 30 s): no busy polling, and waiting for a
   slow job never spends the retry budget that protects each request.
 - **Quota.** A "quota full" answer to a submission waits and submits again, while the
-  jobs already running are polled; a quota that stays full for ``job_timeout`` ends the
-  run with one clear error.
+  jobs already running are polled: as long as the vendor's ``Retry-After`` asks, else
+  1 s, then twice as long each time (at most a minute); a quota that stays full for
+  ``job_timeout`` ends the run with one clear error.
 - **Failures.** A job that fails, is canceled by someone, or outlives ``job_timeout`` is
   submitted again, at most ``max_attempts`` times, then the run stops naming the window
   and the job; nothing past the last complete window is claimed.
@@ -21,9 +22,11 @@ module says when:
   midway is fetched again and the rows already yielded are skipped.
 - **Row cap.** A file that holds ``row_cap`` rows may be truncated: its window is split
   in two and each half read again (rows seen twice are the same calls, same keys).
-- **Clean-up.** Each file is deleted once its rows are written; on the way out (end,
-  error, SIGTERM, SIGINT) every job still running is cancelled and every file not yet
-  deleted is deleted, so nothing is left eating the vendor's quota.
+- **Clean-up.** Each file is deleted once its rows are written, through the retry
+  policy (a 429, a 5xx or a dropped connection must not leave it stored); on the way out
+  (end, error, SIGTERM, SIGINT) every job still running is cancelled and every file not
+  yet deleted is deleted, one attempt each so that leaving never lingers, and nothing is
+  left eating the vendor's quota.
 """
 
 from __future__ import annotations
@@ -56,6 +59,14 @@ class JobState(enum.Enum):
     FAILED = "failed"
 
 
+@dataclass(frozen=True)
+class QuotaFull:
+    """A submission refused because the vendor's job quota is full, and the seconds its
+    ``Retry-After`` asked to wait (``None`` if it did not say)."""
+
+    retry_after: float | None = None
+
+
 class ReportJobAPI(t.Protocol):
     """A vendor's report-job endpoints, as the job fetcher uses them."""
 
@@ -63,8 +74,8 @@ class ReportJobAPI(t.Protocol):
     #: Rows a file holds at most (a file of this many may be truncated); ``None``: no cap.
     row_cap: int | None
 
-    def submit(self, window: Window) -> str | None:
-        """Ask for a report of ``window``; its job id, or ``None`` when the quota is full."""
+    def submit(self, window: Window) -> str | QuotaFull:
+        """Ask for a report of ``window``; its job id, or :class:`QuotaFull`."""
 
     def status(self, job_id: str) -> tuple[JobState, str]:
         """The job's state and the vendor's own word for it."""
@@ -72,8 +83,9 @@ class ReportJobAPI(t.Protocol):
     def download(self, job_id: str) -> Iterator[Mapping[str, t.Any]] | None:
         """The file's rows, streamed; ``None`` if the file is not ready yet."""
 
-    def delete(self, job_id: str) -> None:
-        """Delete the job's file (one attempt; failures are logged by the caller)."""
+    def delete(self, job_id: str, *, retry: bool) -> None:
+        """Delete the job's file: retried as any request with ``retry``, else one attempt
+        (failures are logged by the caller)."""
 
     def cancel(self, job_id: str) -> None:
         """Cancel a job that has not finished (one attempt)."""
@@ -182,16 +194,17 @@ class JobFetcher:
         return sum(job.state is JobState.RUNNING for job in inflight)
 
     def _submit(self, window: Window) -> str | None:
+        """The new job's id, or ``None`` when the quota is full (see ``_quota_retry_at``)."""
         job_id = self.api.submit(window)
-        if job_id is None:
-            self._quota_full(time.monotonic())
+        if isinstance(job_id, QuotaFull):
+            self._quota_full(time.monotonic(), job_id.retry_after)
             return None
         self._quota_full_since = None
         self._quota_wait = 0.0
         self.logger.debug("%s: job %s submitted for %s", self.api.label, job_id, describe(window))
         return job_id
 
-    def _quota_full(self, now: float) -> None:
+    def _quota_full(self, now: float, retry_after: float | None) -> None:
         if self._quota_full_since is None:
             self._quota_full_since = now
             self.logger.warning(
@@ -204,7 +217,12 @@ class JobFetcher:
                 "every slot. Run again later: the sync resumes from its last STATE."
             )
         self._quota_wait = min(60.0, max(1.0, self._quota_wait * 2))
-        self._quota_retry_at = now + self._quota_wait
+        wait = self._quota_wait
+        if retry_after is not None:  # as asked, but never past the quota's patience
+            wait = min(retry_after, self.job_timeout)
+            self.logger.info("%s: the report-job quota is full; submitting again in %.1f s, as the "
+                             "vendor's Retry-After asks", self.api.label, wait)
+        self._quota_retry_at = now + wait
 
     def _wait_until_done(self, head: Job, pending: deque[Window], inflight: deque[Job], at_once: int) -> None:
         """Poll every running job on its own schedule until the head job's file is ready."""
@@ -284,7 +302,7 @@ class JobFetcher:
                     self.retry_policy.max_tries,
                 )
                 time.sleep(wait)
-        self._delete(job)
+        self._delete(job, retry=True)
         cap = self.api.row_cap
         if cap is not None and yielded >= cap:
             yield from self._split(job.window, yielded)
@@ -316,10 +334,10 @@ class JobFetcher:
 
     # -- Clean-up ------------------------------------------------------------------------
 
-    def _delete(self, job: Job) -> None:
+    def _delete(self, job: Job, *, retry: bool) -> None:
         job.cleaned = True
         try:
-            self.api.delete(job.id)
+            self.api.delete(job.id, retry=retry)
         except Exception as exc:
             self.logger.warning("%s: could not delete the file of job %s: %s",
                                 self.api.label, job.id, describe_failure(exc))
@@ -337,7 +355,7 @@ class JobFetcher:
             if job.cleaned:
                 continue
             if job.state is JobState.DONE:
-                self._delete(job)
+                self._delete(job, retry=False)
             else:
                 job.cleaned = True
                 self._cancel(job)

@@ -12,15 +12,18 @@ Vendor APIs are mounted under ``/<vendor>/`` (so ``voiso.api_url`` becomes
   ``retry_after_http_date_in`` / ``retry_after_iso_in`` (seconds from now),
   ``body`` (JSON), ``drop`` (close the connection), ``malformed`` (truncated JSON),
   ``delay`` (seconds before answering), ``path`` (only requests under this path),
-  ``after`` (let this many matching requests through first), ``drop_after_bytes``
-  (answer normally but close the connection once that many body bytes are out: a
-  download cut midway), ``headers`` (extra reply headers, e.g. a ``Location`` for a
-  redirect loop), ``raw`` (the body's bytes, given as latin-1 text: not JSON, not
-  UTF-8, ...), ``trickle`` (seconds between the body's bytes), ``gzip_bomb`` (a gzip
-  body inflating to that many bytes).
+  ``method`` (only requests with this method, e.g. ``"GET"``), ``after`` (let this
+  many matching requests through first), ``drop_after_bytes`` (answer normally but
+  close the connection once that many body bytes are out: a download cut midway),
+  ``headers`` (extra reply headers, e.g. a ``Location`` for a redirect loop), ``raw``
+  (the body's bytes, given as latin-1 text: not JSON, not UTF-8, ...), ``trickle``
+  (seconds between the body's bytes), ``gzip_bomb`` (a gzip body inflating to that
+  many bytes). Faults apply to a vendor's data requests; an endpoint the vendor exempts
+  (its token endpoint) takes only a fault whose ``path`` is exactly its own.
 - ``POST /_sandbox/records`` ``{"vendor": ..., "records": [...]}``: add records.
-- ``GET /_sandbox/stats``: per vendor, request count, status counts and the most
-  requests seen in any one second.
+- ``GET /_sandbox/stats``: per vendor, request count, status counts, the most
+  requests seen in any one second, and ``faults_served``: how many times each kind of
+  fault hit each endpoint (``"GET /_objects malformed"``, ``"* /cdr 429"``).
 
 A response may be streamed (:attr:`Response.chunks`): it is sent with
 ``Transfer-Encoding: chunked``, so a vendor can serve a file of any size without
@@ -176,6 +179,7 @@ class VendorStats:
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
     max_per_second: int = 0
     paths: Counter[str] = field(default_factory=Counter)
+    faults_served: Counter[str] = field(default_factory=Counter)
 
     def record(self, path: str, status: int) -> None:
         now = time.monotonic()
@@ -193,7 +197,17 @@ class VendorStats:
             "statuses": {str(k): v for k, v in self.statuses.items()},
             "max_per_second": self.max_per_second,
             "paths": dict(self.paths),
+            "faults_served": dict(self.faults_served),
         }
+
+
+def fault_name(fault: Mapping[str, Any]) -> str:
+    """A served fault as the stats count it: where it was aimed, and what it did."""
+    kinds = [str(fault["status"])] if fault.get("status") is not None else []
+    kinds += [kind for kind in ("drop_after_bytes", "malformed", "delay") if fault.get(kind)]
+    if fault.get("drop") and not fault.get("drop_after_bytes"):
+        kinds.append("drop")
+    return f"{fault.get('method') or '*'} {fault.get('path') or '*'} {'+'.join(kinds) or 'none'}"
 
 
 class Sandbox:
@@ -218,13 +232,22 @@ class Sandbox:
             for vendor in self.vendors.values():
                 vendor.reset()
 
-    def next_fault(self, vendor: str, request: Request) -> dict[str, Any] | None:
-        """The first due fault for this request; every queued fault's ``after`` counts down."""
+    def next_fault(self, vendor: str, request: Request, *, exempt: bool = False) -> dict[str, Any] | None:
+        """The first due fault for this request; every queued fault's ``after`` counts down.
+
+        An ``exempt`` request (an endpoint the vendor keeps out of data faults) takes only
+        faults aimed at exactly its path.
+        """
         with self.lock:
             queue = self.faults.get(vendor) or []
             chosen = None
             for fault in queue:
-                if fault.get("path") and not request.path.startswith(fault["path"]):
+                path = fault.get("path")
+                if exempt and (not path or path.rstrip("/") != request.path.rstrip("/")):
+                    continue
+                if path and not request.path.startswith(path):
+                    continue
+                if fault.get("method") and str(fault["method"]).upper() != request.method:
                     continue
                 if int(fault.get("after", 0)) > 0:
                     fault["after"] = int(fault["after"]) - 1
@@ -346,7 +369,7 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 return
             generation = sandbox.generation
             delay = sandbox.latency.get(prefix, 0.0)
-            fault = sandbox.next_fault(prefix, request) if vendor.is_data_request(request) else None
+            fault = sandbox.next_fault(prefix, request, exempt=not vendor.is_data_request(request))
             if fault and fault.get("delay"):
                 delay += float(fault["delay"])
             if delay:
@@ -356,6 +379,8 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                     return
             with sandbox.lock:
                 stats = sandbox.stats.setdefault(prefix, VendorStats())
+                if fault:
+                    stats.faults_served[fault_name(fault)] += 1
             cut_after = None if fault is None else fault.get("drop_after_bytes")
             if fault and fault.get("drop") and cut_after is None:
                 with sandbox.lock:

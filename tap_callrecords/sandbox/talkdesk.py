@@ -62,11 +62,13 @@ readings of the 2026 payload are served on demand, since the sibling Calls repor
 to them at that date: ``duration_unit: "seconds"`` (integer seconds) and
 ``time_format: "utc_z"`` (``2025-10-09T16:59:52Z``). Row times are whole seconds.
 
-Faults apply to the API and the object store, not to the token endpoint; a fault's
-``path`` targets one endpoint (``"/_objects"`` for downloads, where ``drop_after_bytes``
-cuts a file midway). The stats' ``vendor`` object: ``tokens_issued``,
+Faults apply to the API and the object store, and to the token endpoint only when
+aimed at it (``"path": "/oauth/token"``); a fault's ``path`` and ``method`` target one
+endpoint (``"/_objects"`` for downloads, where ``drop_after_bytes`` cuts a file
+midway). The stats' ``vendor`` object: ``tokens_issued``,
 ``invalid_access_tokens``, ``api_requests``, ``jobs_created``, ``jobs_rejected`` (400s),
-``quota_rejections`` (429s), ``jobs_by_status``, ``max_concurrent_jobs``, ``running_jobs``
+``quota_rejections`` (429s), ``jobs_by_status``, ``job_statuses`` (each of the tap's
+jobs' status, in the order they were created), ``max_concurrent_jobs``, ``running_jobs``
 (the tap's jobs only), ``held_jobs_active``, ``undeleted_files``, ``status_polls``,
 ``file_requests``, ``urls_issued``, ``expired_url_requests``,
 ``auth_header_on_object_store``, ``downloads_started``, ``downloads_completed``,
@@ -423,6 +425,7 @@ class TalkdeskAPI(VendorAPI):
             counters["timespans"] = list(self.stats.timespans)
             counters.update(
                 jobs_by_status=dict(statuses),
+                job_statuses=[job.status(now) for job in self.jobs.values()],
                 running_jobs=sum(statuses[s] for s in ACTIVE),
                 undeleted_files=statuses["done"],
                 held_jobs_active=sum(1 for until in self.held_until if until > now),
@@ -430,7 +433,8 @@ class TalkdeskAPI(VendorAPI):
             return counters
 
     def is_data_request(self, request: Request) -> bool:
-        """Faults apply to the API and the object store, not to the token endpoint."""
+        """Faults apply to the API and the object store; the token endpoint takes only
+        faults aimed at it."""
         return request.path.rstrip("/") != TOKEN_PATH
 
     # -- Data ---------------------------------------------------------------------

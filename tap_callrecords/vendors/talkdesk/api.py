@@ -8,15 +8,16 @@
   ``timezone`` and a file ``format``. The timespan is sent with an explicit ``Z``; the
   file's times come back in the job's timezone, without an offset. The reply's id is
   read from ``{"job": {...}}`` (real replies) or flat (the reference), whichever comes.
-  A 429 there means the account's 15-job quota is full.
+  A 429 there means the account's 15-job quota is full (its ``Retry-After`` is honoured).
 - **Status.** ``GET .../jobs/{id}``: ``created``, ``processing``, ``uploading`` run on;
   ``done`` is done, and so is any 3xx (303 and 300 are both documented);
   ``failed``, ``canceled`` and ``deleted`` end the job.
 - **Files.** ``GET .../files/{id}`` answers 303 to a short-lived pre-signed object-store
   URL, fetched **without** the ``Authorization`` header (the store rejects it); an
   expired URL (403 or 400 from the store) is asked for again. ``DELETE .../files/{id}``
-  once read. Cancelling a running job as ``DELETE .../jobs/{id}`` is inferred from the
-  API's resource layout (the docs list no cancel call); a refusal is logged, not fatal.
+  once read (retried; one attempt on the way out). Cancelling a running job as
+  ``DELETE .../jobs/{id}`` is inferred from the API's resource layout (the docs list no
+  cancel call); a refusal is logged, not fatal.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from tap_callrecords.core.client import VendorClient, parsed_body
 from tap_callrecords.core.convert import UTC
 from tap_callrecords.core.errors import VendorAPIError
 from tap_callrecords.core.files import csv_rows, json_array_items, json_lines
-from tap_callrecords.core.jobs import JobState
+from tap_callrecords.core.jobs import JobState, QuotaFull
+from tap_callrecords.core.retry import retry_after_seconds
 
 if t.TYPE_CHECKING:
     import logging
@@ -59,10 +61,12 @@ ENDED = frozenset(("failed", "canceled", "cancelled", "deleted", "expired"))
 EXPIRED_URL = (400, 403)
 MAX_URL_RENEWALS = 3
 CHUNK = 1 << 20
-PARSERS: dict[str, Callable[[Iterable[bytes]], Iterator[dict[str, t.Any]]]] = {
-    "csv": csv_rows,
-    "json": lambda chunks: json_array_items(chunks, "entries"),
-    "json_bulk": json_lines,
+#: Each format's reader: ``(chunks, sized)``, ``sized`` when the HTTP layer checks the
+#: body against its ``Content-Length`` (a cut body is then an error there already).
+PARSERS: dict[str, Callable[[Iterable[bytes], bool], Iterator[dict[str, t.Any]]]] = {
+    "csv": lambda chunks, sized: csv_rows(chunks, ending_required=not sized),
+    "json": lambda chunks, sized: json_array_items(chunks, "entries"),
+    "json_bulk": lambda chunks, sized: json_lines(chunks),
 }
 
 
@@ -121,7 +125,7 @@ class ExploreCallsReports:
         self.report_format = report_format
         self.parse = PARSERS[report_format]
 
-    def submit(self, window: Window) -> str | None:
+    def submit(self, window: Window) -> str | QuotaFull:
         body = {
             "name": f"tap-callrecords explore_calls {utc_z(window.start)} to {utc_z(window.end)}",
             "timezone": self.timezone,
@@ -131,7 +135,7 @@ class ExploreCallsReports:
         response = self.client.send("POST", f"{REPORT}/jobs", json=body, passthrough=(429,))
         if response.status_code == 429:
             response.close()
-            return None
+            return QuotaFull(retry_after_seconds(response))
         job_id = _job(parsed_body(response)).get("id")
         if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
             raise VendorAPIError(f"{LABEL}: the reply to a new report job holds no job id")
@@ -173,12 +177,13 @@ class ExploreCallsReports:
 
     def _rows(self, file: requests.Response) -> Iterator[dict[str, t.Any]]:
         try:
-            yield from self.parse(file.iter_content(CHUNK))
+            yield from self.parse(file.iter_content(CHUNK), "Content-Length" in file.headers)
         finally:
             file.close()
 
-    def delete(self, job_id: str) -> None:
-        self.client.send("DELETE", f"{REPORT}/files/{job_id}", decode=False, retry=False,
+    def delete(self, job_id: str, *, retry: bool) -> None:
+        # A 404 is a file already gone (a retried delete whose first reply was lost).
+        self.client.send("DELETE", f"{REPORT}/files/{job_id}", decode=False, retry=retry,
                          passthrough=(404,), what=f"{REPORT}/files/<id>").close()
 
     def cancel(self, job_id: str) -> None:
