@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from tap_callrecords.core.convert import UTC, parse_iso_datetime, to_utc_iso
 from tap_callrecords.core.output import RecordLoopStream
+from tap_callrecords.core.progress import StreamProgress
 from tap_callrecords.core.state import advance_bookmark, read_bookmark
 from tap_callrecords.core.windows import Window, iter_windows, sync_range
 
@@ -107,16 +108,29 @@ class WindowedStream(RecordLoopStream):
         """Fetch window after window, checkpointing the context's bookmark after each."""
         state = self.get_context_state(context)
         run = self.run_range(state)
-        self.logger.info("%s: syncing %s from %s to %s", self.client.label, self.name, run.start, run.end)
+        windows = list(self.windows(run))
+        progress = StreamProgress(self, run, windows, bookmark=read_bookmark(state, self._key))
         key = self._key
         convert = self.convert
-        for window, records in self.fetcher.read(self.windows(run)):
+        for window, records in self.fetcher.read(windows):
             low, high = to_utc_iso(window.start), to_utc_iso(window.end)
+            new_from = progress.new_from(low, high)  # [low, new_from): the lookback, re-read
+            emitted, reread, skipped, check_at = 0, 0, 0, progress.check_every
             self.mark_extracted()
             for raw in records:
                 record = convert(raw)
                 value = record.get(key)
-                if value is None or low <= value < high:
+                if value is None or new_from <= value < high:
+                    emitted += 1
+                    if emitted == check_at:
+                        check_at = progress.tick(emitted)
                     yield record
+                elif low <= value < new_from:
+                    reread += 1
+                    yield record
+                else:
+                    skipped += 1
+            progress.window_done(window, emitted + reread, reread, skipped)
             if advance_bookmark(state, key, window.end):
                 self.checkpoint()
+        progress.finish()
