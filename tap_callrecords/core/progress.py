@@ -33,7 +33,8 @@ if t.TYPE_CHECKING:
     from tap_callrecords.core.stream import WindowedStream
     from tap_callrecords.core.windows import Window
 
-#: Progress objects of the streams that started and have not finished.
+#: The stream running now, until it finishes (streams run one after another; one left
+#: unfinished when the next starts was abandoned on purpose, e.g. by ``--test``).
 _UNFINISHED: list[StreamProgress] = []
 
 
@@ -93,7 +94,7 @@ class StreamProgress:
         self.started = time.monotonic()
         self._next_report = self.started + self.interval
         self._debug = self.logger.isEnabledFor(logging.DEBUG)
-        _UNFINISHED.append(self)
+        _UNFINISHED[:] = [self]
         lookback = timedelta(minutes=int(stream.config["lookback_minutes"]))
         self._log_start(windows, stream.window_step, lookback)
 
@@ -197,6 +198,6 @@ class StreamProgress:
 
 
 def report_unfinished(reason: str) -> None:
-    """Each stream that started and did not finish says how far it got."""
+    """The stream that was running says how far it got."""
     for progress in list(_UNFINISHED):
         progress.stopped(reason)
