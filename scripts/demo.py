@@ -1,10 +1,12 @@
-"""The main job, end to end: start the sandbox, ``meltano run tap-callrecords target-jsonl``
-against it, and print what landed per stream.
+"""The main job, end to end: start the local vendor sandbox, ``meltano run tap-callrecords
+target-jsonl`` against it, show each stream landing, then what landed per vendor.
 
     python scripts/demo.py [--records 25000] [--output output]
 
 Every configured vendor's sandbox gets ``--records`` calls; the run must land exactly
-those, each primary key once, or this exits non-zero.
+those, each primary key once, or this exits non-zero. Meltano's and the tap's own logs go
+to ``<output>/demo.log``; the screen shows a progress bar per stream (the lines landed in
+target-jsonl's files against the sandbox's known total) and a summary table.
 """
 
 from __future__ import annotations
@@ -12,14 +14,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from tap_callrecords.about import streams as stream_infos
 from tap_callrecords.sandbox.client import SandboxProcess
-from tap_callrecords.vendors import VENDORS
 
 ROOT = Path(__file__).resolve().parent.parent
+STATE_ID = "dev:tap-callrecords-to-target-jsonl"
+#: The tap's closing line for a stream (core/progress.py), as Meltano relays it.
+SUMMARY = re.compile(r"(?P<stream>\w+): done: [\d,]+ records?, [\d,]+ windows?.*?, (?P<requests>[\d,]+) "
+                     r"requests?, (?P<retries>[\d,]+) retr(?:y|ies),.*; (?P<seconds>[\d.]+) s,")
 
 
 def meltano_executable() -> str:
@@ -45,6 +55,99 @@ def env_for(config: dict) -> dict[str, str]:
     return env
 
 
+@dataclass
+class Landing:
+    """One stream's target-jsonl file, its lines counted as they are appended."""
+
+    stream: str
+    vendor: str
+    path: Path
+    expected: int
+    lines: int = 0
+    _offset: int = field(default=0, repr=False)
+
+    def poll(self) -> int:
+        """Count the lines appended since the last poll (only the new bytes are read)."""
+        try:
+            with self.path.open("rb") as file:
+                file.seek(self._offset)
+                chunk = file.read()
+        except FileNotFoundError:
+            return self.lines
+        complete = chunk.rfind(b"\n") + 1
+        self.lines += chunk.count(b"\n", 0, complete)
+        self._offset += complete
+        return self.lines
+
+    def bar(self, width: int = 28) -> str:
+        done = min(self.lines, self.expected)
+        filled = width * done // self.expected if self.expected else width
+        bar = "#" * filled + "." * (width - filled)
+        return f"{self.stream:<24} [{bar}] {self.lines:>9,} / {self.expected:,}"
+
+
+class ProgressView:
+    """Bars redrawn in place on a terminal; elsewhere a line per stream when it has landed."""
+
+    def __init__(self, landings: list[Landing]) -> None:
+        self.landings = landings
+        self.tty = sys.stdout.isatty()
+        self.drawn = False
+        self.reported: set[str] = set()
+
+    def update(self, *, final: bool = False) -> None:
+        for landing in self.landings:
+            landing.poll()
+        if self.tty:
+            if self.drawn:
+                sys.stdout.write(f"\x1b[{len(self.landings)}F")
+            sys.stdout.write("".join(f"  {landing.bar()}\x1b[K\n" for landing in self.landings))
+            self.drawn = True
+        else:
+            for landing in self.landings:
+                if landing.stream not in self.reported and (final or landing.lines >= landing.expected):
+                    self.reported.add(landing.stream)
+                    print(f"  {landing.bar()}")
+        sys.stdout.flush()
+
+
+def run_meltano(meltano: str, args: list[str], env: dict[str, str], log: Path,
+                view: ProgressView | None = None) -> int:
+    """Run Meltano with its output appended to ``log``; the view redrawn while it runs."""
+    with log.open("a") as sink:
+        sink.write(f"\n$ meltano {' '.join(args)}\n")
+        sink.flush()
+        process = subprocess.Popen([meltano, *args], cwd=ROOT, env=env, stdout=sink,
+                                   stderr=subprocess.STDOUT)
+        while process.poll() is None:
+            if view is not None:
+                view.update()
+            time.sleep(0.5)
+    if view is not None:
+        view.update(final=True)
+    return process.returncode
+
+
+def tap_summaries(log: Path) -> dict[str, dict[str, str]]:
+    """The tap's closing line per stream, from the log."""
+    found = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if match := SUMMARY.search(line):
+            found[match.group("stream")] = match.groupdict()
+    return found
+
+
+def when(value: str) -> str:
+    """``2024-07-01T00:00:00.000000+00:00`` -> ``2024-07-01 00:00:00`` (the tap emits UTC)."""
+    return value[:19].replace("T", " ")
+
+
+def fail(message: str, log: Path) -> None:
+    tail = log.read_text(errors="replace").splitlines()[-25:] if log.exists() else []
+    print("\n".join(["", message, f"last lines of {log}:", *("  " + line for line in tail)]))
+    raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--records", type=int, default=25_000, help="calls per vendor")
@@ -52,15 +155,20 @@ def main() -> None:
     args = parser.parse_args()
 
     meltano = meltano_executable()
-    streams = {vendor.key: {s.name: s.primary_keys[0] for s in vendor.streams}
-               for vendor in VENDORS if vendor.streams}
-    if args.output.exists():
-        shutil.rmtree(args.output)
-    args.output.mkdir(parents=True)
+    output: Path = args.output.resolve()
+    if output.exists():
+        shutil.rmtree(output)
+    output.mkdir(parents=True)
+    log = output / "demo.log"
+    infos = stream_infos()
+    vendors = sorted({info.settings for info in infos}, key=[info.settings for info in infos].index)
 
+    print(f"tap-callrecords demo: {args.records:,} calls per vendor ({', '.join(vendors)}) from the local "
+          "sandbox,\n`meltano run tap-callrecords target-jsonl` into target-jsonl files.")
+    print(f"Meltano's and the tap's logs: {log}\n")
     with SandboxProcess() as sandbox:
         config: dict = {}
-        for vendor in streams:
+        for vendor in vendors:
             vendor_config = sandbox.configure_benchmark(vendor, args.records)
             config[vendor] = vendor_config[vendor]
             config["start_date"] = min(config.get("start_date", "9999"), vendor_config["start_date"])
@@ -68,24 +176,53 @@ def main() -> None:
         env = {
             **os.environ,
             **env_for(config),
-            "TARGET_JSONL_DESTINATION_PATH": str(args.output),
+            "TARGET_JSONL_DESTINATION_PATH": str(output),
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
-        subprocess.run([meltano, "install"], cwd=ROOT, env=env, check=True)
-        subprocess.run([meltano, "run", "--full-refresh", "tap-callrecords", "target-jsonl"],
-                       cwd=ROOT, env=env, check=True)
+        started = time.monotonic()
+        print("meltano install: the tap and target-jsonl in Meltano's plugin environments ...",
+              end=" ", flush=True)
+        if run_meltano(meltano, ["install"], env, log) != 0:
+            fail("meltano install failed.", log)
+        print(f"done ({time.monotonic() - started:.0f} s)\n")
 
-    print(f"\n{'stream':<26} {'records':>9} {'unique keys':>12} {'expected':>9}")
+        landings = [Landing(info.stream, info.vendor, output / f"{info.stream}.jsonl", args.records)
+                    for info in infos]
+        started = time.monotonic()
+        print("meltano run --full-refresh tap-callrecords target-jsonl")
+        if run_meltano(meltano, ["run", "--full-refresh", "tap-callrecords", "target-jsonl"], env, log,
+                       ProgressView(landings)) != 0:
+            fail("meltano run failed.", log)
+        elapsed = time.monotonic() - started
+
+    summaries = tap_summaries(log)
+    print(f"\nlanded in {elapsed:.0f} s:\n")
+    header = (f"{'vendor':<20} {'stream':<24} {'calls':>9} {'unique':>9}  {'first call (UTC)':<19}  "
+              f"{'last call (UTC)':<19} {'requests':>8} {'retries':>7}")
+    print(header)
+    print("-" * len(header))
     failures = 0
-    for names in streams.values():
-        for name, key in names.items():
-            path = args.output / f"{name}.jsonl"
-            rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-            unique = len({row[key] for row in rows})
-            ok = len(rows) == unique == args.records
-            failures += not ok
-            print(f"{name:<26} {len(rows):>9} {unique:>12} {args.records:>9} {'ok' if ok else 'MISMATCH'}")
-    print(f"\nlanded in {args.output}")
+    for info in infos:
+        path = output / f"{info.stream}.jsonl"
+        rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        keys = {tuple(row[key] for key in info.primary_keys) for row in rows}
+        moments = sorted(row[info.replication_key] for row in rows if row.get(info.replication_key))
+        first, last = (when(moments[0]), when(moments[-1])) if moments else ("-", "-")
+        ok = len(rows) == len(keys) == args.records
+        failures += not ok
+        summary = summaries.get(info.stream, {})
+        print(f"{info.vendor:<20} {info.stream:<24} {len(rows):>9,} {len(keys):>9,}  {first:<19}  {last:<19} "
+              f"{summary.get('requests', '-'):>8} {summary.get('retries', '-'):>7}"
+              + ("" if ok else f"  MISMATCH: expected {args.records:,}"))
+
+    print(f"\nwhere it landed:\n  records  {output}/<stream>.jsonl (one JSON object per line)")
+    for info in infos:
+        path = output / f"{info.stream}.jsonl"
+        size = path.stat().st_size / 1e6 if path.exists() else 0.0
+        print(f"           {path.name:<30} {size:8.1f} MB")
+    print(f"  state    Meltano's system database in {ROOT / '.meltano'}, state ID {STATE_ID}\n"
+          f"           (cd {ROOT} && {meltano} state get {STATE_ID})")
+    print(f"  logs     {log}")
     if failures:
         raise SystemExit(1)
 

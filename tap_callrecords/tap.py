@@ -11,13 +11,17 @@ import traceback
 import typing as t
 from pathlib import PurePath
 
+import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_callrecords.about import format_about
+from tap_callrecords.core import logs
 from tap_callrecords.core.client import RequestSettings
 from tap_callrecords.core.errors import OUTPUT_CLOSED
+from tap_callrecords.core.progress import report_unfinished
 from tap_callrecords.core.redact import SECRETS, install_stderr_redaction, redact
 from tap_callrecords.core.stream import WindowedStream
 from tap_callrecords.failures import input_file_problem, input_files, output_was_closed, user_message
@@ -63,6 +67,7 @@ class TapCallRecords(Tap):
     message_writer_class = MsgSpecWriter
     config_jsonschema = th.PropertiesList(
         *COMMON_SETTINGS.wrapped.values(),
+        *logs.SETTINGS.wrapped.values(),
         *(
             # An ObjectType, not the PropertiesList itself: that one's dict carries its own
             # "$schema", and jsonschema then validates it without the SDK's default filling.
@@ -71,6 +76,23 @@ class TapCallRecords(Tap):
             for vendor in VENDORS
         ),
     ).to_dict()
+
+    def __init__(self, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        logs.configure(self.config)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with ``--log-level``; the SDK's chatter demoted to DEBUG."""
+        command = super().get_singer_command()
+        command.params.append(logs.level_option())
+        logs.quiet(cls.logger)
+        return command
+
+    @classmethod
+    def print_about(cls, output_format: str | None = None) -> None:
+        """The SDK's about information, with every stream's vendor, keys and replication key."""
+        print(format_about(cls._get_about_info(), output_format))
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Our clear messages first; the JSON schema check only when they pass."""
@@ -84,6 +106,7 @@ class TapCallRecords(Tap):
         """SIGTERM/SIGINT: the SDK's final STATE, then a non-zero exit (the SDK exits 0,
         which an orchestrator records as success). The exit unwinds the running sync, so
         report jobs still in flight are cancelled on the way out."""
+        report_unfinished("stopped by signal " + str(signum))
         try:
             super()._handle_termination(signum, frame)
         except SystemExit:
@@ -119,6 +142,8 @@ class TapCallRecords(Tap):
                 continue
             client = vendor.client(settings, request, self.logger)
             streams.extend(stream(self, client=client, settings=settings) for stream in vendor.streams)
+        for stream in streams:
+            logs.quiet(stream.logger)
         return streams
 
 
@@ -165,6 +190,7 @@ def run(argv: list[str]) -> int:
         message = user_message(exc)
         with contextlib.suppress(BrokenPipeError, ValueError):
             sys.stdout.flush()
+        report_unfinished("stopped by an error")
         if message is None:
             traceback.print_exc(file=sys.stderr)
             message = f"unexpected error: {exc}"

@@ -90,9 +90,10 @@ def run_tap(tmp_path: Path):
     counter = {"n": 0}
 
     def run(config: dict[str, Any], state: dict[str, Any] | None = None,
-            env: dict[str, str] | None = None, timeout: float = 300) -> TapRun:
+            env: dict[str, str] | None = None, timeout: float = 300, options: tuple[str, ...] = ()) -> TapRun:
         counter["n"] += 1
-        args = [*tap_command(), "--config", str(write_json(tmp_path / f"config{counter['n']}.json", config))]
+        args = [*tap_command(), *options,
+                "--config", str(write_json(tmp_path / f"config{counter['n']}.json", config))]
         if state is not None:
             args += ["--state", str(write_json(tmp_path / f"state{counter['n']}.json", state))]
         completed = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=ROOT,

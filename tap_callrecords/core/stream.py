@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from tap_callrecords.core.convert import UTC, parse_iso_datetime, to_utc_iso
 from tap_callrecords.core.errors import InvalidRecord, InvalidState
 from tap_callrecords.core.output import RecordLoopStream
+from tap_callrecords.core.progress import StreamProgress
 from tap_callrecords.core.state import BOOKMARK_KEY, advance_bookmark, read_bookmark
 from tap_callrecords.core.windows import Window, iter_windows, sync_range
 
@@ -140,12 +141,15 @@ class WindowedStream(RecordLoopStream):
         """
         state = self.get_context_state(context)
         run = self.run_range(state)
-        self.logger.info("%s: syncing %s from %s to %s", self.client.label, self.name, run.start, run.end)
+        windows = list(self.windows(run))
+        progress = StreamProgress(self, run, windows, bookmark=read_bookmark(state, self._key))
         key = self._key
         [primary_key] = self.primary_keys
         convert = self.convert
-        for window, records in self.fetcher.read(self.windows(run)):
+        for window, records in self.fetcher.read(windows):
             low, high = to_utc_iso(window.start), to_utc_iso(window.end)
+            new_from = progress.new_from(low, high)  # [low, new_from): the lookback, re-read
+            emitted, reread, skipped, check_at = 0, 0, 0, progress.check_every
             self.mark_extracted()
             for raw in records:
                 try:
@@ -157,13 +161,23 @@ class WindowedStream(RecordLoopStream):
                 if not value or record.get(primary_key) in (None, ""):
                     self.reject(raw, window, f"has no readable {primary_key if value else key}")
                     continue
-                if low <= value < high:
+                if new_from <= value < high:
+                    emitted += 1
+                    if emitted == check_at:
+                        check_at = progress.tick(emitted)
                     yield record
+                elif low <= value < new_from:
+                    reread += 1
+                    yield record
+                else:
+                    skipped += 1
+            progress.window_done(window, emitted + reread, reread, skipped)
             if advance_bookmark(state, key, window.end):
                 self.checkpoint()
         if self.skipped_records:
             self.logger.warning("%s: %s skipped %d invalid records (skip_invalid_records)",
                                 self.client.label, self.name, self.skipped_records)
+        progress.finish()
 
     def check_connection(self) -> str:
         """Read the vendor's first page (or report) of the last hour, as ``--test`` does."""

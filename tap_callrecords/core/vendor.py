@@ -41,3 +41,11 @@ class Vendor:
     secret_settings: tuple[str, ...] = ()
     #: Checks beyond the JSON schema; each returns clear messages naming the setting.
     validate: Callable[[Mapping[str, t.Any]], list[str]] = field(default=lambda _config: [])
+    #: Sets of settings, any one of which is enough to use the vendor (Meltano's
+    #: ``settings_group_validation``); empty: the schema's required settings are the one set.
+    setting_groups: tuple[tuple[str, ...], ...] = ()
+
+    def required_groups(self) -> list[list[str]]:
+        """Each group of settings that configures the vendor, as ``<vendor>.<setting>`` names."""
+        groups = self.setting_groups or (tuple(self.settings.to_dict().get("required", [])),)
+        return [[f"{self.key}.{name}" for name in group] for group in groups]

@@ -81,4 +81,5 @@ SMARTFLO = Vendor(
     streams=(SmartfloCallRecordsStream,),
     secret_settings=("api_token", "password"),
     validate=validate,
+    setting_groups=(("api_token",), ("email", "password")),
 )
