@@ -49,6 +49,17 @@ def test_sync_range_applies_lookback_latency_and_start_date():
     assert clamped.start == at("2024-07-10T09:00:00+00:00")
 
 
+def test_sync_range_never_ends_in_the_future():
+    now = at("2024-07-10T12:00:00+00:00")
+    start = at("2024-07-01T00:00:00+00:00")
+    future_end = sync_range(start_date=start, end_date=at("2024-08-01T00:00:00+00:00"),
+                            now=now, latency=timedelta(minutes=5), bookmark=None, lookback=timedelta(0))
+    assert future_end.end == at("2024-07-10T11:55:00+00:00")
+    past_end = sync_range(start_date=start, end_date=at("2024-07-05T00:00:00+00:00"),
+                          now=now, latency=timedelta(minutes=5), bookmark=None, lookback=timedelta(0))
+    assert past_end.end == at("2024-07-05T00:00:00+00:00")
+
+
 def response_with(retry_after: str | None) -> requests.Response:
     response = requests.Response()
     response.status_code = 429
@@ -62,6 +73,7 @@ def test_retry_after_as_seconds_http_date_and_iso_date():
     assert retry_after_seconds(response_with("7"), now=now) == 7
     assert retry_after_seconds(response_with("Mon, 01 Jul 2024 12:00:30 GMT"), now=now) == 30
     assert retry_after_seconds(response_with("2024-07-01T14:00:00Z"), now=now) == 7200
+    assert retry_after_seconds(response_with("9" * 40), now=now) == 10 * 365 * 86_400  # capped
     assert retry_after_seconds(response_with(None), now=now) is None
     assert retry_after_seconds(response_with("soon"), now=now) is None
 
