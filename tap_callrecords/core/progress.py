@@ -28,10 +28,24 @@ from datetime import datetime, timedelta
 from tap_callrecords.core.convert import UTC, to_utc_iso
 
 if t.TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
-    from tap_callrecords.core.stream import WindowedStream
+    from tap_callrecords.core.client import VendorClient
     from tap_callrecords.core.windows import Window
+
+
+class Reported(t.Protocol):
+    """What progress reports need of a stream (a windowed stream is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def logger(self) -> logging.Logger: ...
+    @property
+    def config(self) -> Mapping[str, t.Any]: ...
+    @property
+    def window_step(self) -> timedelta: ...
+    client: VendorClient
 
 #: The stream running now, until it finishes (streams run one after another; one left
 #: unfinished when the next starts was abandoned on purpose, e.g. by ``--test``).
@@ -69,7 +83,7 @@ class StreamProgress:
 
     def __init__(
         self,
-        stream: WindowedStream,
+        stream: Reported,
         run: Window,
         windows: Sequence[Window],
         *,
