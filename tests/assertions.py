@@ -65,6 +65,7 @@ def assert_one_clear_error(run: TapRun, *fragments: str, exactly: str | None = N
     assert run.returncode != 0
     assert "Traceback" not in run.stderr, run.stderr[-2000:]
     assert len(run.error_lines) == 1, run.error_lines
+    assert "| ERROR" not in run.stderr, run.stderr[-2000:]  # no other line claims to be the error
     for fragment in fragments:
         assert fragment in run.error_lines[0], run.error_lines[0]
     if exactly is not None:

@@ -45,19 +45,23 @@ SETTINGS = th.PropertiesList(
                 "log level; WARNING hides them. Default: shown at DEBUG, hidden otherwise."),
 )
 
-#: SDK INFO lines that say what the tap's own start line says; logged at DEBUG instead.
+#: SDK lines that say what the tap's own lines say; logged at DEBUG instead. The SDK's
+#: ERROR line for any exception in a stream only announces the one line the entry point
+#: prints for every failure (with a traceback for a bug).
 SDK_CHATTER = (
     "Beginning sync of ",
     "Starting incremental sync of ",
     "Skipping parse of env var settings",
     "Parsing env var for settings config",
+    "An unhandled error occurred while syncing",
 )
 
+_DEMOTABLE = (logging.INFO, logging.ERROR)
 _cli_level: str | None = None
 
 
 class DemoteToDebug(logging.Filter):
-    """Log some INFO messages at DEBUG: dropped unless their logger is at DEBUG."""
+    """Log some INFO (or ERROR) messages at DEBUG: dropped unless their logger is at DEBUG."""
 
     def __init__(self, prefixes: tuple[str, ...] = SDK_CHATTER) -> None:
         super().__init__()
@@ -65,7 +69,7 @@ class DemoteToDebug(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Keep every record but the demoted ones, which only DEBUG keeps."""
-        if record.levelno != logging.INFO or not str(record.msg).startswith(self.prefixes):
+        if record.levelno not in _DEMOTABLE or not str(record.msg).startswith(self.prefixes):
             return True
         if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
             return False
