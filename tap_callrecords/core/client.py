@@ -112,6 +112,7 @@ class VendorClient:
         #: Settings named when the vendor rejects the credentials (e.g. ``<vendor>.api_key``).
         self.credential_settings = credential_settings
         self.session = VendorHTTPSession()
+        self._senders: dict[str, t.Callable[..., requests.Response]] = {}
         self.requests_sent = 0
         self.retries = 0
 
@@ -161,14 +162,19 @@ class VendorClient:
             auth=self.auth if authenticated else None,
         )
         label = what or path.split("?", 1)[0]
-        send = (
-            retrying(self._send_once, policy=self.retry_policy, vendor=self.label, what=label,
-                     on_backoff=self._on_backoff(label))
-            if retry
-            else self._send_once
-        )
+        send = self._retrying(label) if retry else self._send_once
         return send(request, label, redirects=redirects, decode=decode, stream=stream,
                     passthrough=passthrough, check=check)
+
+    def _retrying(self, label: str) -> t.Callable[..., requests.Response]:
+        """``_send_once`` under the retry policy, built once per path (not per request)."""
+        send = self._senders.get(label)
+        if send is None:
+            send = self._senders[label] = retrying(
+                self._send_once, policy=self.retry_policy, vendor=self.label, what=label,
+                on_backoff=self._on_backoff(label),
+            )
+        return send
 
     def _send_once(
         self,

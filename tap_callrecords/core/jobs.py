@@ -111,11 +111,6 @@ class Job:
         self.submitted_at, self.poll_interval, self.next_poll_at = now, first_poll, now + first_poll
 
 
-def describe(window: Window) -> str:
-    """A window as messages name it."""
-    return f"{window.start.isoformat()} to {window.end.isoformat()}"
-
-
 class JobFetcher:
     """Reads windows through report jobs, several at once, in window order."""
 
@@ -201,7 +196,7 @@ class JobFetcher:
             return None
         self._quota_full_since = None
         self._quota_wait = 0.0
-        self.logger.debug("%s: job %s submitted for %s", self.api.label, job_id, describe(window))
+        self.logger.debug("%s: job %s submitted for %s", self.api.label, job_id, window)
         return job_id
 
     def _quota_full(self, now: float, retry_after: float | None) -> None:
@@ -258,12 +253,12 @@ class JobFetcher:
         if job.attempt >= self.max_attempts:
             job.cleaned = True
             raise VendorAPIError(
-                f"{self.api.label}: the report job {job.id} for {describe(job.window)} {why}, "
+                f"{self.api.label}: the report job {job.id} for {job.window} {why}, "
                 f"{job.attempt} times; the sync stopped after the last complete window."
             )
         self.logger.warning(
             "%s: the report job %s for %s %s; submitting it again (attempt %d of %d)",
-            self.api.label, job.id, describe(job.window), why, job.attempt + 1, self.max_attempts,
+            self.api.label, job.id, job.window, why, job.attempt + 1, self.max_attempts,
         )
         while (job_id := self._submit(job.window)) is None:
             self._sleep_until(self._quota_retry_at)
@@ -292,7 +287,7 @@ class JobFetcher:
                 if failures >= self.retry_policy.max_tries:
                     raise VendorAPIError(
                         f"{self.api.label}: giving up on the file of job {job.id} for "
-                        f"{describe(job.window)} after {failures} attempts: {describe_failure(exc)}"
+                        f"{job.window} after {failures} attempts: {describe_failure(exc)}"
                     ) from None
                 wait = self.retry_policy.exponential_wait(failures - 1)
                 self.logger.warning(
@@ -310,7 +305,7 @@ class JobFetcher:
     def _not_ready(self, job: Job) -> None:
         if time.monotonic() - job.submitted_at > self.job_timeout:
             raise VendorAPIError(
-                f"{self.api.label}: the file of report job {job.id} for {describe(job.window)} was "
+                f"{self.api.label}: the file of report job {job.id} for {job.window} was "
                 f"not ready {self.job_timeout / 60:g} minutes after submission (job_timeout_minutes)."
             )
         time.sleep(job.poll_interval)
@@ -320,13 +315,13 @@ class JobFetcher:
         span = window.end - window.start
         if span.total_seconds() < 2 * self.min_split_seconds:
             raise VendorAPIError(
-                f"{self.api.label}: the report for {describe(window)} holds {rows} rows, the vendor's "
+                f"{self.api.label}: the report for {window} holds {rows} rows, the vendor's "
                 "cap per file, and the window is too short to split further."
             )
         middle = window.start + span / 2
         self.logger.warning(
             "%s: the report for %s reached the vendor's cap of %d rows and may be cut short; "
-            "reading each half of the window again", self.api.label, describe(window), rows,
+            "reading each half of the window again", self.api.label, window, rows,
         )
         # One job at a time: the other windows' jobs may still hold every other slot.
         for _, rows_of_half in self._read([Window(window.start, middle), Window(middle, window.end)], 1):

@@ -64,8 +64,7 @@ class PagedEndpoint:
     count_key: str | None = None
     max_restarts: int = 5
     #: How a window is named in messages (vendors use the form they send).
-    describe_window: Callable[[Window], str] = lambda window: (
-        f"{window.start.isoformat()} to {window.end.isoformat()}")
+    describe_window: Callable[[Window], str] = str
 
 
 #: Pages in a row without a record before the paging is taken to be going nowhere.

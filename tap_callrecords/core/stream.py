@@ -193,7 +193,7 @@ class WindowedStream(RecordLoopStream):
         [primary_key] = self.primary_keys
         ident = raw.get(primary_key) if isinstance(raw, dict) else None
         which = f"{primary_key} {ident!r}" if ident not in (None, "") else "a record"
-        where = f"{self.name} window {window.start.isoformat()} to {window.end.isoformat()}"
+        where = f"{self.name} window {window}"
         if not self.config["skip_invalid_records"]:
             raise InvalidRecord(
                 f"{self.client.label}: {which} in {where} {problem}. Set skip_invalid_records to "

@@ -21,6 +21,10 @@ class Window:
     start: datetime
     end: datetime
 
+    def __str__(self) -> str:
+        """The window as messages name it: ``<start> to <end>`` in ISO 8601."""
+        return f"{self.start.isoformat()} to {self.end.isoformat()}"
+
     def contains(self, moment: datetime) -> bool:
         """Whether ``moment`` falls inside the window."""
         return self.start <= moment < self.end
