@@ -5,7 +5,7 @@ At the default log level a stream says, in its own words:
 - when it starts: the range, the number of windows, the vendor, and whether it starts
   from ``start_date`` or from a bookmark less the lookback;
 - while it runs, at most every :attr:`StreamProgress.interval` seconds (never per window
-  nor per request: a Smartflo window is an hour): records so far, records per second and
+  nor per request: a window can be an hour long): records so far, records per second and
   how far through the range it is;
 - when it ends: records, windows, requests, retries, records skipped (the vendor sent
   them for a wider range than the window) and re-read (inside the lookback), elapsed time.
