@@ -1,11 +1,12 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   the main job: sandbox + `meltano run tap-callrecords target-jsonl`, counts per stream
-#   make test   lint, type check and the whole test suite (Meltano end to end included)
+#   make test   lint, type check and the whole test suite (Meltano end to end included,
+#               into target-jsonl and into a throwaway PostgreSQL server)
 PYTHON ?= python3
 VENV := .venv
 MELTANO_VENV := .venv-meltano
 
-.PHONY: setup test demo bench lint clean
+.PHONY: setup postgres test demo bench lint clean
 
 setup: $(VENV)/.installed $(MELTANO_VENV)/.installed
 
@@ -21,11 +22,16 @@ $(MELTANO_VENV)/.installed:
 	$(MELTANO_VENV)/bin/python -m pip install --quiet 'meltano>=4,<5'
 	touch $@
 
+# PostgreSQL's server binaries for tests/test_postgres.py: Debian's postgresql package when
+# none is found under /usr/lib/postgresql/*/bin (DRY_RUN=1 prints what it would run).
+postgres:
+	bash scripts/ensure-postgres.sh
+
 lint: setup
 	$(VENV)/bin/ruff check tap_callrecords tests bench scripts
 	$(VENV)/bin/mypy tap_callrecords
 
-test: lint
+test: lint postgres
 	MELTANO=$(CURDIR)/$(MELTANO_VENV)/bin/meltano $(VENV)/bin/python -m pytest -q
 
 demo: setup

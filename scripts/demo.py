@@ -182,7 +182,7 @@ def main() -> None:
         started = time.monotonic()
         print("meltano install: the tap and target-jsonl in Meltano's plugin environments ...",
               end=" ", flush=True)
-        if run_meltano(meltano, ["install"], env, log) != 0:
+        if run_meltano(meltano, ["install", "tap-callrecords", "target-jsonl"], env, log) != 0:
             fail("meltano install failed.", log)
         print(f"done ({time.monotonic() - started:.0f} s)\n")
 

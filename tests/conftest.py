@@ -1,5 +1,6 @@
-"""Shared fixtures: one sandbox process for the session, reset before each test, and a
-helper that runs the tap as a real subprocess (the way Meltano and users run it)."""
+"""Shared fixtures: one sandbox process for the session, reset before each test, a
+helper that runs the tap as a real subprocess (the way Meltano and users run it), and a
+throwaway PostgreSQL server for the session (started on first use)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from tap_callrecords.sandbox.client import SandboxProcess
+from tests.postgres import PostgresServer
 
 #: The checkout the tests run in (Meltano project, scripts).
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +32,14 @@ def sandbox_process() -> Iterator[SandboxProcess]:
 def sandbox(sandbox_process: SandboxProcess) -> SandboxProcess:
     sandbox_process.reset()
     return sandbox_process
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of its own (tests/postgres.py): a new data directory, a free
+    localhost port, trust auth for the superuser; stopped and removed after the session."""
+    with PostgresServer.start() as server:
+        yield server
 
 
 @dataclass
