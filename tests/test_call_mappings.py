@@ -552,6 +552,29 @@ def test_smartflo_statuses(status, voicemail, outcome):
     assert (row["outcome"], row["vendor_outcome"]) == (outcome, status)
 
 
+@pytest.mark.parametrize(("total", "agents", "hold"), [
+    (9, {"05047530422": {"hold_duration": 0, "hold_count": 0}}, 9),  # the total wins
+    (None, {"a": {"hold_duration": 5}, "b": {"hold_duration": None}, "c": {"hold_duration": 7}}, 12),
+    (None, {"a": {"hold_duration": None}, "b": None}, None),  # no agent's figure: no figure
+    (None, {}, None),
+    (None, None, None),
+])
+def test_smartflo_hold_seconds(total, agents, hold):
+    dialer = {**SMARTFLO_SEED["dialer_call_details"], "total_hold_duration": total,
+              "agents_call_details": agents}
+    row = map_smartflo({**SMARTFLO_SEED, "dialer_call_details": dialer})
+
+    assert row["hold_seconds"] == hold
+    assert row["wait_seconds"] == 18
+
+
+def test_smartflo_calls_without_dialer_details_have_no_wait_or_hold_figures():
+    row = map_smartflo({**SMARTFLO_SEED, "dialer_call_details": None, "department_name": "support"})
+
+    assert (row["wait_seconds"], row["hold_seconds"], row["disposition"]) == (None, None, None)
+    assert (row["talk_seconds"], row["queue"]) == (31, "support")
+
+
 ZOOM_CALL = {"engagement_id": "e-1", "start_time": "2024-05-09T06:22:14+00:00",
              "caller_number": "+14155550100", "callee_number": "+442071838750"}
 

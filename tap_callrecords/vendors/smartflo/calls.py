@@ -48,9 +48,12 @@ def _hold_seconds(dialer: Mapping[str, t.Any]) -> int | None:
     agents = dialer.get("agents_call_details")
     if not agents:
         return None
-    holds = [details.get("hold_duration") for details in agents.values() if details]
-    known = [hold for hold in holds if hold is not None]
-    return sum(known) if known else None
+    summed: int | None = None
+    for details in agents.values():
+        hold = details.get("hold_duration") if details else None
+        if hold is not None:
+            summed = hold if summed is None else summed + hold
+    return summed
 
 
 def smartflo_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.Any]:

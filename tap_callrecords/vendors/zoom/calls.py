@@ -3,10 +3,10 @@
 Zoom names the customer's number (``consumer_number``; when it is missing, the other
 end of the call: ``caller_number`` inbound, ``callee_number`` outbound). The business's
 number is the number called (``callee_number``) on an inbound call, the number calling
-(``caller_number``) on an outbound one. The direction is Zoom's own ``direction``: its
-``types`` (``internal_call``, ``internal_callback_call``, ...) are undocumented, and a
-callback, which has a consumer by definition, is "internal" too, so they do not make a
-call ``internal``. The first of ``agents`` and of ``queues`` is the one named.
+(``caller_number``) on an outbound one. The direction is Zoom's own ``direction``. Its
+``types`` (``internal_call``, ``internal_callback_call``, ...) are undocumented and do not
+make a call ``internal``: Zoom's own sample has an "internal" callback that a consumer
+called in on. The first of ``agents`` and of ``queues`` is the one named.
 """
 
 from __future__ import annotations
