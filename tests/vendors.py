@@ -285,6 +285,9 @@ VOISO = VendorProfile(
         ({"api_key": ""}, ("voiso.api_key is missing",)),
         ({"api_key": None}, ("voiso.api_key is missing",)),
         ({"window_days": 32}, ("voiso.window_days is 32; it must be a whole number from 1 to 31",)),
+        ({"default_phone_region": "USA"},
+         ("voiso.default_phone_region is 'USA'; it must be a two-letter region code known to "
+          "phonenumbers",)),
     ),
 )
 
@@ -353,6 +356,8 @@ SMARTFLO = VendorProfile(
          ("smartflo has no credentials; set either smartflo.api_token, or smartflo.email and "
           "smartflo.password.",)),
         ({"password": None}, ("smartflo.password is missing; Tata Smartflo needs it with smartflo.email.",)),
+        ({"default_phone_region": "in"},
+         ("smartflo.default_phone_region is 'in'; write it in upper case: 'IN'.",)),
         ({"page_size": 0, "max_requests_per_second": 0},
          ("smartflo.page_size is 0; it must be a whole number from 1 to 10000.",)),
         ({"window_hours": 25}, ("smartflo.window_hours is 25; it must be a whole number from 1 to 24.",)),
@@ -427,6 +432,8 @@ ZOOM = VendorProfile(
          ("zoom.page_size", "zoom.user_ids has 21 entries", "zoom.view_type",
           "zoom.max_requests_per_second")),
         ({"client_secret": None}, ("zoom.client_secret is missing",)),
+        ({"default_phone_region": "XX"},
+         ("zoom.default_phone_region is 'XX'; it must be a two-letter region code known to phonenumbers",)),
     ),
     # The sandbox has no shared account limit behind it: lift the cap unless testing it.
     fast_settings={"max_requests_per_second": 1000},
@@ -510,6 +517,9 @@ TALKDESK = VendorProfile(
         ({"max_concurrent_jobs": 16},
          ("talkdesk.max_concurrent_jobs is 16; it must be a whole number from 1 to 15",)),
         ({"client_secret": None}, ("talkdesk.client_secret is missing",)),
+        ({"default_phone_region": 44},
+         ("talkdesk.default_phone_region is 44; it must be a two-letter region code known to "
+          "phonenumbers",)),
         ({"timezone": "Mars/Olympus_Mons", "report_format": "xlsx", "job_timeout_minutes": 0,
           "report_row_cap": 0},
          ("talkdesk.timezone is 'Mars/Olympus_Mons', which is not an IANA",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from singer_sdk import typing as th
 
+from tap_callrecords.core.phones import REGION_DESCRIPTION, check_region
 from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.settings import check_int_range, check_number_range
 from tap_callrecords.vendors.smartflo.api import LABEL, smartflo_client
@@ -42,6 +43,10 @@ SETTINGS = th.PropertiesList(
     th.Property("did_number", th.StringType, description="Only calls routed from this DID."),
     th.Property("services", th.StringType,
                 description="Only calls of these services, comma-separated."),
+    th.Property("default_phone_region", th.StringType, default="IN",
+                description=f"{REGION_DESCRIPTION} IN by default: Smartflo is an Indian service and "
+                "writes Indian numbers without the + (919650134255, or national 09650134255). "
+                "Numbers of other countries are read only with their +."),
 )
 
 CREDENTIALS_HINT = "set either smartflo.api_token, or smartflo.email and smartflo.password"
@@ -67,6 +72,7 @@ def validate(config: Mapping[str, t.Any]) -> list[str]:
             check_int_range("smartflo.window_hours", config.get("window_hours"), 1, 24),
             check_number_range("smartflo.max_requests_per_second",
                                config.get("max_requests_per_second"), 0),
+            check_region("smartflo.default_phone_region", config.get("default_phone_region")),
         )
         if message
     )

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
+from tap_callrecords.core.phones import REGION_DESCRIPTION, REGION_UNSET, check_region
 from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.settings import check_int_range
 from tap_callrecords.vendors.talkdesk.api import LABEL, PARSERS, REGIONS, ROW_CAP, talkdesk_client
@@ -53,6 +54,8 @@ SETTINGS = th.PropertiesList(
                 description="File format of the reports. csv (default) streams best: a header once, "
                 "then one row per line parsed by a C parser, and it is the format Talkdesk "
                 "documents most fully; json and json_bulk are read as streams too."),
+    th.Property("default_phone_region", th.StringType,
+                description=f"{REGION_DESCRIPTION} {REGION_UNSET}"),
 )
 
 
@@ -64,6 +67,7 @@ def validate(config: Mapping[str, t.Any]) -> list[str]:
                         ACCOUNT_JOB_QUOTA),
         check_int_range("talkdesk.job_timeout_minutes", config.get("job_timeout_minutes"), 1, None),
         check_int_range("talkdesk.report_row_cap", config.get("report_row_cap"), 1, None),
+        check_region("talkdesk.default_phone_region", config.get("default_phone_region")),
     ]
     region = config.get("region")
     if region is not None and region not in REGIONS:

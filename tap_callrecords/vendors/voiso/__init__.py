@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from singer_sdk import typing as th
 
+from tap_callrecords.core.phones import REGION_DESCRIPTION, REGION_UNSET, check_region
 from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.settings import check_int_range
 from tap_callrecords.vendors.voiso.api import LABEL, voiso_client
@@ -21,6 +22,10 @@ SETTINGS = th.PropertiesList(
                 description="Records per page, 1-10000."),
     th.Property("window_days", th.IntegerType, default=14,
                 description="Days per request window (1-31); the bookmark advances per window."),
+    th.Property("default_phone_region", th.StringType,
+                description=f"{REGION_DESCRIPTION} {REGION_UNSET} Voiso writes numbers in "
+                "international form without the + (15557571011), which a region reads only for "
+                "its own country code."),
 )
 
 
@@ -31,6 +36,7 @@ def validate(config: Mapping[str, t.Any]) -> list[str]:
         for message in (
             check_int_range("voiso.per_page", config.get("per_page"), 1, 10_000),
             check_int_range("voiso.window_days", config.get("window_days"), 1, 31),
+            check_region("voiso.default_phone_region", config.get("default_phone_region")),
         )
         if message
     ]

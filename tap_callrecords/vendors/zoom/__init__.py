@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from singer_sdk import typing as th
 
+from tap_callrecords.core.phones import REGION_DESCRIPTION, REGION_UNSET, check_region
 from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.settings import check_int_range, check_number_range
 from tap_callrecords.vendors.zoom.api import LABEL, LIST_FILTERS, zoom_client
@@ -57,6 +58,8 @@ SETTINGS = th.PropertiesList(
     _list_filter("team_ids", "Team IDs."),
     _list_filter("region_ids", "Region IDs."),
     th.Property("view_type", th.StringType, description="summary or detail (adds voice_call_details)."),
+    th.Property("default_phone_region", th.StringType,
+                description=f"{REGION_DESCRIPTION} {REGION_UNSET}"),
 )
 
 
@@ -65,6 +68,7 @@ def validate(config: Mapping[str, t.Any]) -> list[str]:
     messages = [
         check_int_range("zoom.page_size", config.get("page_size"), 1, 100),
         check_number_range("zoom.max_requests_per_second", config.get("max_requests_per_second"), 0),
+        check_region("zoom.default_phone_region", config.get("default_phone_region")),
     ]
     for name in LIST_FILTERS:
         value = config.get(name)

@@ -1,0 +1,94 @@
+"""A ``smartflo_call_records`` record as a ``call_records`` row (see the README's call_records section).
+
+Smartflo names both sides whatever the direction: ``client_number`` is the customer's
+number and ``did_number`` the business's DID the call came in on or went out from. Its
+numbers often lack the ``+`` (``919650134255``): ``smartflo.default_phone_region``
+(default ``IN``) reads them. ``status`` is Smartflo's own verdict, ``answered`` or
+``missed`` (its ``call_type`` filter: ``c`` answered, ``m`` missed); a call flagged
+``voicemail_recording`` ended in voicemail. Wait and hold times exist only in the
+details of dialer calls (``dialer_call_details``).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from tap_callrecords.call_records.values import lookup, text
+from tap_callrecords.core.phones import to_e164
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+VENDOR = "smartflo"
+CHANNEL = "voice"
+
+#: ``direction``: Smartflo sends ``inbound``/``outbound`` (its docs write them capitalised).
+DIRECTIONS: dict[str, str] = {"inbound": "inbound", "outbound": "outbound", "internal": "internal"}
+#: ``status`` -> outcome. Smartflo's ``missed`` also covers callers who hung up before an
+#: agent answered: it does not tell them apart (``reason`` is documented as internal).
+STATUSES: dict[str, str] = {"answered": "answered", "missed": "missed"}
+
+
+def _answering_agent_id(call_flow: t.Any) -> str | None:
+    """The id of the first agent who answered: the call flow's first ``Agent`` step
+    whose ``dialst`` is ``Answered``."""
+    if not call_flow:
+        return None
+    for step in call_flow:
+        if step.get("type") == "Agent" and step.get("dialst") == "Answered":
+            return text(step.get("id"))
+    return None
+
+
+def _hold_seconds(dialer: Mapping[str, t.Any]) -> int | None:
+    """``total_hold_duration``, else the sum of the agents' ``hold_duration`` (null if none is known)."""
+    total = dialer.get("total_hold_duration")
+    if total is not None:
+        return t.cast("int", total)
+    agents = dialer.get("agents_call_details")
+    if not agents:
+        return None
+    summed: int | None = None
+    for details in agents.values():
+        hold = details.get("hold_duration") if details else None
+        if hold is not None:
+            summed = hold if summed is None else summed + hold
+    return summed
+
+
+def smartflo_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.Any]:
+    """The ``call_records`` row of a ``smartflo_call_records`` record (every column but ``raw``)."""
+    get = record.get
+    dialer = get("dialer_call_details")
+    status = get("status")
+    outcome = "voicemail" if get("voicemail_recording") else lookup(STATUSES, status, None)
+    if dialer:
+        wait, hold = dialer.get("call_wait_time"), _hold_seconds(dialer)
+        disposition, dialer_queue = dialer.get("disposition_name"), dialer.get("inbound_queue")
+    else:
+        wait = hold = disposition = dialer_queue = None
+    charges = get("charges")
+    return {
+        "vendor": VENDOR,
+        "call_id": text(get("id")),
+        "channel": CHANNEL,
+        "direction": lookup(DIRECTIONS, get("direction"), None),
+        "started_at": get("start_time"),
+        "ended_at": get("end_time"),
+        "duration_seconds": get("call_duration"),
+        "talk_seconds": get("answered_seconds"),
+        "wait_seconds": wait,
+        "hold_seconds": hold,
+        "outcome": outcome,
+        "vendor_outcome": status,
+        "agent_id": _answering_agent_id(get("call_flow")),
+        "agent_name": get("agent_name"),
+        "queue": get("department_name") or dialer_queue,
+        "team": None,
+        "customer_number": to_e164(get("client_number"), region),
+        "business_number": to_e164(get("did_number"), region),
+        "disposition": disposition,
+        "recording_url": get("recording_url"),
+        "cost": charges,
+        "currency": None,
+    }

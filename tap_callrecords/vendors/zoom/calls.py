@@ -1,0 +1,104 @@
+"""A ``zoom_voice_calls`` record as a ``call_records`` row (see the README's call_records section).
+
+Zoom names the customer's number (``consumer_number``; when it is missing, the other
+end of the call: ``caller_number`` inbound, ``callee_number`` outbound). The business's
+number is the number called (``callee_number``) on an inbound call, the number calling
+(``caller_number``) on an outbound one. The direction is Zoom's own ``direction``. Its
+``types`` (``internal_call``, ``internal_callback_call``, ...) are undocumented and do not
+make a call ``internal``: Zoom's own sample has an "internal" callback that a consumer
+called in on. The first of ``agents`` and of ``queues`` is the one named.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from tap_callrecords.call_records.values import lookup, text
+from tap_callrecords.core.phones import to_e164
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+VENDOR = "zoom"
+CHANNEL = "voice"
+
+DIRECTIONS: dict[str, str] = {"inbound": "inbound", "outbound": "outbound", "internal": "internal"}
+#: ``result`` -> outcome. ``answered``, ``short_abandoned``, ``long_abandoned``,
+#: ``hang_up_calls``, ``voicemail`` and ``overflowed`` occur (the seed's reference and the
+#: sandbox); Zoom publishes no list with meanings. ``hang_up_calls`` (the consumer hung
+#: up before an agent answered) is read as abandoned; ``overflowed`` (sent on to another
+#: destination, whose result the log does not give) has no outcome unless ``inbox`` says
+#: it reached voicemail.
+RESULTS: dict[str, str] = {
+    "answered": "answered",
+    "short_abandoned": "abandoned",
+    "long_abandoned": "abandoned",
+    "abandoned": "abandoned",
+    "hang_up_calls": "abandoned",
+    "voicemail": "voicemail",
+    "missed": "missed",
+}
+#: The currency of a charge by its symbol (Zoom writes ``"$0.019"``). A charge with a
+#: three-letter code instead (``"USD 0.019"``) gives that code.
+CURRENCY_SYMBOLS: dict[str, str] = {"$": "USD", "€": "EUR", "£": "GBP", "₹": "INR", "¥": "JPY"}
+
+
+def charge_currency(charge: t.Any) -> str | None:
+    """ISO 4217 code of a Zoom charge text: ``"$0.019"`` -> ``"USD"``; ``None`` if it names none."""
+    if type(charge) is not str or not charge:
+        return None
+    written = charge.strip()
+    symbol = CURRENCY_SYMBOLS.get(written[:1])
+    if symbol is not None:
+        return symbol
+    for code in (written[:3], written[-3:]):
+        if len(code) == 3 and code.isascii() and code.isalpha() and code.isupper():
+            return code
+    return None
+
+
+def zoom_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.Any]:
+    """The ``call_records`` row of a ``zoom_voice_calls`` record (every column but ``raw``)."""
+    get = record.get
+    direction = lookup(DIRECTIONS, get("direction"), None)
+    customer = get("consumer_number")
+    if direction == "inbound":
+        business = get("callee_number")
+        customer = customer or get("caller_number")
+    elif direction == "outbound":
+        business = get("caller_number")
+        customer = customer or get("callee_number")
+    else:
+        business = None
+    result = get("result")
+    outcome = lookup(RESULTS, result, None)
+    if outcome is None and get("inbox"):
+        outcome = "voicemail"
+    agents = get("agents")
+    agent = agents[0] if agents else None
+    queues = get("queues")
+    amount = get("charge_amount")
+    return {
+        "vendor": VENDOR,
+        "call_id": text(get("engagement_id")),
+        "channel": CHANNEL,
+        "direction": direction,
+        "started_at": get("start_time"),
+        "ended_at": get("end_time"),
+        "duration_seconds": get("total_duration"),
+        "talk_seconds": None,
+        "wait_seconds": None,
+        "hold_seconds": None,
+        "outcome": outcome,
+        "vendor_outcome": result,
+        "agent_id": text(agent.get("user_id")) if agent else None,
+        "agent_name": agent.get("display_name") if agent else None,
+        "queue": queues[0].get("queue_name") if queues and queues[0] else None,
+        "team": None,
+        "customer_number": to_e164(customer, region),
+        "business_number": to_e164(business, region),
+        "disposition": None,
+        "recording_url": None,
+        "cost": amount,
+        "currency": None if amount is None else charge_currency(get("charge")),
+    }
