@@ -8,6 +8,10 @@ For each vendor it syncs N records from a local sandbox and prints the tap's rec
 default pipeline (``bench/baseline_tap.py``: default writer, recursive type
 conformance) on the same data set, and prints the ratio.
 
+Then ``call_records`` on the same data set: the vendor stream and ``call_records`` in one
+run (one read feeds both; wall time against the vendor stream alone, bar: 1.3x), and
+``call_records`` alone (records/s against the vendor stream's).
+
 For Talkdesk (report jobs) it also prints:
 
 - one report of N rows in every file format the tap offers (records/s, peak RSS);
@@ -24,13 +28,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tap_callrecords.sandbox.client import SandboxProcess, vendor_config
 from tap_callrecords.sandbox.vendors import VENDOR_APIS
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Each vendor's stream (``call_records`` is read through it).
+VENDOR_STREAMS = {"voiso": "voiso_cdr", "smartflo": "smartflo_call_records", "zoom": "zoom_voice_calls",
+                  "talkdesk": "talkdesk_calls"}
 
 
 @dataclass
@@ -38,31 +46,49 @@ class Measurement:
     records: int
     seconds: float
     peak_rss_mb: float
+    by_stream: Counter[str] = field(default_factory=Counter)
 
     @property
     def per_second(self) -> float:
         return self.records / self.seconds
 
 
-def run_tap(command: list[str], config: dict, workdir: Path) -> Measurement:
+def catalog_selecting(config: dict, streams: set[str], workdir: Path) -> Path:
+    """The tap's discovered catalog with only ``streams`` selected."""
+    config_path = workdir / "discover-config.json"
+    config_path.write_text(json.dumps(config))
+    discover = [sys.executable, "-m", "tap_callrecords", "--config", str(config_path), "--discover"]
+    catalog = json.loads(subprocess.run(discover, capture_output=True, check=True, cwd=ROOT).stdout)
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    path = workdir / f"catalog-{'-'.join(sorted(streams))}.json"
+    path.write_text(json.dumps(catalog))
+    return path
+
+
+def run_tap(command: list[str], config: dict, workdir: Path, catalog: Path | None = None) -> Measurement:
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(config))
     output_path = workdir / "out.jsonl"
+    selection = ["--catalog", str(catalog)] if catalog else []
     with output_path.open("wb") as output:
         started = time.perf_counter()
-        process = subprocess.Popen([*command, "--config", str(config_path)], stdout=output,
+        process = subprocess.Popen([*command, *selection, "--config", str(config_path)], stdout=output,
                                    stderr=subprocess.DEVNULL, cwd=ROOT)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"tap exited with status {status}: {command}")
-    records = 0
+    by_stream: Counter[str] = Counter()
     with output_path.open("rb") as lines:
         for line in lines:
             if line.startswith(b'{"type":"RECORD"') or b'"type": "RECORD"' in line[:40]:
-                records += 1
+                stream = line.split(b'"stream":', 1)[1].split(b'"', 2)[1]
+                by_stream[stream.decode()] += 1
     output_path.unlink()
-    return Measurement(records, elapsed, usage.ru_maxrss / 1024)
+    return Measurement(by_stream.total(), elapsed, usage.ru_maxrss / 1024, by_stream)
 
 
 def main() -> None:
@@ -81,21 +107,35 @@ def main() -> None:
     print(f"{'vendor':<10} {'pipeline':<22} {'records':>9} {'seconds':>8} {'records/s':>10} {'peak MB':>8}")
     with SandboxProcess() as sandbox, tempfile.TemporaryDirectory() as tmp:
         for vendor in vendors:
+            stream = VENDOR_STREAMS[vendor]
+            discover_config = sandbox.configure_benchmark(vendor, 1)
+            catalogs = {
+                selection: catalog_selecting(discover_config, set(selection), Path(tmp))
+                for selection in ((stream,), ("call_records",), (stream, "call_records"))
+            }
             results = {}
-            for label, command, count in (
-                ("tap-callrecords", ours, args.records),
-                ("SDK default pipeline", baseline, args.baseline_records or args.records),
+            for label, command, count, selection in (
+                ("tap-callrecords", ours, args.records, (stream,)),
+                ("SDK default pipeline", baseline, args.baseline_records or args.records, (stream,)),
+                ("+ call_records", ours, args.records, (stream, "call_records")),
+                ("call_records alone", ours, args.records, ("call_records",)),
             ):
                 sandbox.reset()
                 config = sandbox.configure_benchmark(vendor, count)
-                result = run_tap(command, config, Path(tmp))
-                if result.records != count:
-                    raise SystemExit(f"{vendor}/{label}: expected {count} records, got {result.records}")
+                result = run_tap(command, config, Path(tmp), catalogs[selection])
+                if result.by_stream != dict.fromkeys(selection, count):
+                    raise SystemExit(f"{vendor}/{label}: expected {count} records of {selection}, "
+                                     f"got {dict(result.by_stream)}")
                 results[label] = result
                 print(f"{vendor:<10} {label:<22} {result.records:>9} {result.seconds:>8.2f} "
                       f"{result.per_second:>10.0f} {result.peak_rss_mb:>8.1f}", flush=True)
-            speedup = results["tap-callrecords"].per_second / results["SDK default pipeline"].per_second
+            ours_alone = results["tap-callrecords"]
+            speedup = ours_alone.per_second / results["SDK default pipeline"].per_second
             print(f"{vendor:<10} speed-up over the SDK default pipeline: {speedup:.2f}x", flush=True)
+            both = results["+ call_records"].seconds / ours_alone.seconds
+            alone = results["call_records alone"].per_second / ours_alone.per_second
+            print(f"{vendor:<10} {stream} + call_records: {both:.2f}x the wall time of {stream} alone "
+                  f"(bar 1.3x); call_records alone: {alone:.2f}x its records/s", flush=True)
             if vendor == "talkdesk":
                 report_formats(sandbox, args.records, Path(tmp))
                 backfill(sandbox, args.job_seconds, Path(tmp))
@@ -107,7 +147,8 @@ def report_formats(sandbox: SandboxProcess, count: int, workdir: Path) -> None:
         sandbox.reset()
         config = sandbox.configure_benchmark("talkdesk", count)
         config["talkdesk"]["report_format"] = report_format
-        result = run_tap([sys.executable, "-m", "tap_callrecords"], config, workdir)
+        result = run_tap([sys.executable, "-m", "tap_callrecords"], config, workdir,
+                         catalog_selecting(config, {"talkdesk_calls"}, workdir))
         if result.records != count:
             raise SystemExit(f"talkdesk/{report_format}: expected {count} records, got {result.records}")
         label = f"one {report_format} report"
@@ -124,7 +165,8 @@ def backfill(sandbox: SandboxProcess, job_seconds: float, workdir: Path) -> None
         sandbox.configure("talkdesk", **options)
         config = vendor_config(sandbox.url, "talkdesk", options)
         config["talkdesk"]["max_concurrent_jobs"] = jobs
-        result = run_tap([sys.executable, "-m", "tap_callrecords"], config, workdir)
+        result = run_tap([sys.executable, "-m", "tap_callrecords"], config, workdir,
+                         catalog_selecting(config, {"talkdesk_calls"}, workdir))
         if result.records != options["count"]:
             raise SystemExit(f"talkdesk backfill: expected {options['count']} records, got {result.records}")
         created = sandbox.stats()["talkdesk"]["vendor"]["jobs_created"]

@@ -6,7 +6,9 @@ target-jsonl`` against it, show each stream landing, then what landed per vendor
 Every configured vendor's sandbox gets ``--records`` calls; the run must land exactly
 those, each primary key once, or this exits non-zero. Meltano's and the tap's own logs go
 to ``<output>/demo.log``; the screen shows a progress bar per stream (the lines landed in
-target-jsonl's files against the sandbox's known total) and a summary table.
+target-jsonl's files against the sandbox's known total), a summary table per stream,
+and per vendor from ``call_records`` (the one normalised table): calls, answered share,
+total talk hours, first and last call.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tap_callrecords.sandbox.client import SandboxProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_ID = "dev:tap-callrecords-to-target-jsonl"
+CALL_RECORDS = "call_records"
 #: The tap's closing line for a stream (core/progress.py), as Meltano relays it.
 SUMMARY = re.compile(r"(?P<stream>\w+): done: [\d,]+ records?, [\d,]+ windows?.*?, (?P<requests>[\d,]+) "
                      r"requests?, (?P<retries>[\d,]+) retr(?:y|ies),.*; (?P<seconds>[\d.]+) s,")
@@ -142,6 +145,27 @@ def when(value: str) -> str:
     return value[:19].replace("T", " ")
 
 
+def print_calls_by_vendor(path: Path) -> None:
+    """Per vendor, from the one normalised table: calls, answered share, talk hours, first
+    and last call."""
+    calls: dict[str, list[dict]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            calls.setdefault(row["vendor"], []).append(row)
+    print(f"\n{CALL_RECORDS}, one table for every vendor:\n")
+    header = (f"{'vendor':<10} {'calls':>9} {'answered':>9} {'talk hours':>11}  {'first call (UTC)':<19}  "
+              f"{'last call (UTC)':<19}")
+    print(header)
+    print("-" * len(header))
+    for vendor, rows in calls.items():
+        answered = sum(row["outcome"] == "answered" for row in rows)
+        talk_hours = sum(row["talk_seconds"] or 0 for row in rows) / 3600
+        moments = sorted(row["started_at"] for row in rows)
+        print(f"{vendor:<10} {len(rows):>9,} {answered / len(rows):>9.1%} {talk_hours:>11,.1f}  "
+              f"{when(moments[0]):<19}  {when(moments[-1]):<19}")
+
+
 def fail(message: str, log: Path) -> None:
     tail = log.read_text(errors="replace").splitlines()[-25:] if log.exists() else []
     print("\n".join(["", message, f"last lines of {log}:", *("  " + line for line in tail)]))
@@ -161,7 +185,9 @@ def main() -> None:
     output.mkdir(parents=True)
     log = output / "demo.log"
     infos = stream_infos()
-    vendors = sorted({info.settings for info in infos}, key=[info.settings for info in infos].index)
+    vendors = [info.settings for info in infos if info.stream != CALL_RECORDS]
+    expected = {info.stream: args.records * (len(vendors) if info.stream == CALL_RECORDS else 1)
+                for info in infos}
 
     print(f"tap-callrecords demo: {args.records:,} calls per vendor ({', '.join(vendors)}) from the local "
           "sandbox,\n`meltano run tap-callrecords target-jsonl` into target-jsonl files.")
@@ -186,7 +212,7 @@ def main() -> None:
             fail("meltano install failed.", log)
         print(f"done ({time.monotonic() - started:.0f} s)\n")
 
-        landings = [Landing(info.stream, info.vendor, output / f"{info.stream}.jsonl", args.records)
+        landings = [Landing(info.stream, info.vendor, output / f"{info.stream}.jsonl", expected[info.stream])
                     for info in infos]
         started = time.monotonic()
         print("meltano run --full-refresh tap-callrecords target-jsonl")
@@ -208,12 +234,14 @@ def main() -> None:
         keys = {tuple(row[key] for key in info.primary_keys) for row in rows}
         moments = sorted(row[info.replication_key] for row in rows if row.get(info.replication_key))
         first, last = (when(moments[0]), when(moments[-1])) if moments else ("-", "-")
-        ok = len(rows) == len(keys) == args.records
+        ok = len(rows) == len(keys) == expected[info.stream]
         failures += not ok
         summary = summaries.get(info.stream, {})
-        print(f"{info.vendor:<20} {info.stream:<24} {len(rows):>9,} {len(keys):>9,}  {first:<19}  {last:<19} "
+        vendor = "all" if info.stream == CALL_RECORDS else info.vendor
+        print(f"{vendor:<20} {info.stream:<24} {len(rows):>9,} {len(keys):>9,}  {first:<19}  {last:<19} "
               f"{summary.get('requests', '-'):>8} {summary.get('retries', '-'):>7}"
-              + ("" if ok else f"  MISMATCH: expected {args.records:,}"))
+              + ("" if ok else f"  MISMATCH: expected {expected[info.stream]:,}"))
+    print_calls_by_vendor(output / f"{CALL_RECORDS}.jsonl")
 
     print(f"\nwhere it landed:\n  records  {output}/<stream>.jsonl (one JSON object per line)")
     for info in infos:

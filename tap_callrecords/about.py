@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass
 from singer_sdk import about
 from singer_sdk.schema.source import StreamSchema
 
+from tap_callrecords.call_records.stream import CallRecordsStream
 from tap_callrecords.vendors import VENDORS
 
 if t.TYPE_CHECKING:
-    from tap_callrecords.core.stream import WindowedStream
+    from singer_sdk import Stream
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class StreamInfo:
     replication_key_description: str
 
 
-def stream_schema(stream: type[WindowedStream]) -> dict[str, t.Any]:
+def stream_schema(stream: type[Stream]) -> dict[str, t.Any]:
     """A stream class's JSON schema, without an instance (no config, no client)."""
     declared = inspect.getattr_static(stream, "schema")
     if isinstance(declared, StreamSchema):
@@ -44,22 +45,27 @@ def stream_schema(stream: type[WindowedStream]) -> dict[str, t.Any]:
 
 
 def streams() -> list[StreamInfo]:
-    """Every stream of every vendor, in the vendors' order."""
-    found = []
-    for vendor in VENDORS:
-        for stream in vendor.streams:
-            declared: t.Any = stream  # names and keys are class attributes of a vendor stream
-            key = str(declared.replication_key)
-            schema = stream_schema(stream)
-            found.append(StreamInfo(
-                stream=declared.name,
-                vendor=vendor.label,
-                settings=vendor.key,
-                primary_keys=list(declared.primary_keys or ()),
-                replication_key=key,
-                replication_key_description=schema["properties"][key].get("description", ""),
-            ))
+    """Every stream of every vendor, in the vendors' order, then ``call_records``."""
+    found = [
+        stream_info(stream, vendor.label, vendor.key) for vendor in VENDORS for stream in vendor.streams
+    ]
+    found.append(stream_info(CallRecordsStream, "every configured vendor", "any"))
     return found
+
+
+def stream_info(stream: type[Stream], vendor: str, settings: str) -> StreamInfo:
+    """What ``--about`` says of a stream class (names and keys are class attributes)."""
+    declared: t.Any = stream
+    key = str(declared.replication_key)
+    schema = stream_schema(stream)
+    return StreamInfo(
+        stream=declared.name,
+        vendor=vendor,
+        settings=settings,
+        primary_keys=list(declared.primary_keys or ()),
+        replication_key=key,
+        replication_key_description=schema["properties"][key].get("description", ""),
+    )
 
 
 def markdown_streams() -> str:

@@ -18,9 +18,11 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_callrecords.about import format_about
+from tap_callrecords.call_records.stream import CallRecordsStream
 from tap_callrecords.core import logs
 from tap_callrecords.core.client import RequestSettings
 from tap_callrecords.core.errors import OUTPUT_CLOSED
+from tap_callrecords.core.output import RecordLoopStream
 from tap_callrecords.core.progress import report_unfinished
 from tap_callrecords.core.redact import SECRETS, install_stderr_redaction, redact
 from tap_callrecords.core.stream import WindowedStream
@@ -128,20 +130,29 @@ class TapCallRecords(Tap):
                 for name in vendor.secret_settings:
                     SECRETS.add(vendor_config.get(name))
 
-    def discover_streams(self) -> list[WindowedStream]:
-        """The streams of every configured vendor, each vendor read through one client.
+    def discover_streams(self) -> list[RecordLoopStream]:
+        """The streams of every configured vendor, each vendor read through one client,
+        and ``call_records`` over them all (a selected vendor stream writes its vendor's
+        ``call_records`` rows as it reads).
 
         One client per vendor configuration: its authenticator, rate cap and retry
         budget are shared by that vendor's streams and by no other vendor.
         """
         request = RequestSettings.from_config(self.config)
-        streams: list[WindowedStream] = []
+        streams: list[RecordLoopStream] = []
+        sources: dict[str, WindowedStream] = {}
         for vendor in VENDORS:
             settings = self.config.get(vendor.key)
             if settings is None:
                 continue
             client = vendor.client(settings, request, self.logger)
-            streams.extend(stream(self, client=client, settings=settings) for stream in vendor.streams)
+            for stream_class in vendor.streams:
+                source = stream_class(self, client=client, settings=settings)
+                streams.append(source)
+                if source.to_call is not None:
+                    sources[vendor.key] = source
+        if sources:
+            streams.append(CallRecordsStream(self, sources=sources))
         for stream in streams:
             logs.quiet(stream.logger)
         return streams

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tap_callrecords.sandbox.client import SandboxProcess
+from tap_callrecords.sandbox.vendors import VENDOR_APIS
 from tests.postgres import PostgresServer
 
 #: The checkout the tests run in (Meltano project, scripts).
@@ -40,6 +41,18 @@ def postgres() -> Iterator[PostgresServer]:
     localhost port, trust auth for the superuser; stopped and removed after the session."""
     with PostgresServer.start() as server:
         yield server
+
+
+def every_vendor_config(sandbox: SandboxProcess, count: int, vendors: tuple[str, ...] | None = None) -> dict:
+    """Each vendor's benchmark data set of ``count`` calls (all vendors by default) and the
+    config that syncs them all."""
+    config: dict[str, Any] = {}
+    for vendor in vendors or tuple(VENDOR_APIS):
+        vendor_config = sandbox.configure_benchmark(vendor, count)
+        config[vendor] = vendor_config[vendor]
+        config["start_date"] = min(config.get("start_date", "9999"), vendor_config["start_date"])
+        config["end_date"] = max(config.get("end_date", ""), vendor_config["end_date"])
+    return config
 
 
 @dataclass

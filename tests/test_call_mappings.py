@@ -119,8 +119,8 @@ def test_voiso_seed_records():
         "call_id": "5d73e973-4103-48ac-84ad-4861155f86db",
         "channel": "voice",
         "direction": "outbound",
-        # 12:43:09.000-03:00, the END of the interaction (Voiso gives no start): see the README.
-        "started_at": "2024-07-31T15:43:09.000000+00:00",
+        # timestamp 12:43:09.000-03:00 is the END of the interaction; it lasted 00:01:19.
+        "started_at": "2024-07-31T15:41:50.000000+00:00",
         "ended_at": "2024-07-31T15:43:09.000000+00:00",
         "duration_seconds": 79,  # "00:01:19"
         "talk_seconds": None,
@@ -146,7 +146,7 @@ def test_voiso_seed_records():
         "call_id": "c61c6ebb-d216-4caa-927a-461c8c8cc705",
         "channel": "voice",
         "direction": "outbound",  # click_to_call: the agent calls the customer
-        "started_at": "2024-07-31T14:14:30.000000+00:00",
+        "started_at": "2024-07-31T14:14:00.000000+00:00",  # 30 s before its end
         "ended_at": "2024-07-31T14:14:30.000000+00:00",
         "duration_seconds": 30,
         "talk_seconds": None,
@@ -170,7 +170,7 @@ def test_voiso_seed_records():
         "call_id": "7a221595-6dcd-483a-b37f-65e12317756d",
         "channel": "chat",
         "direction": None,  # a chat's type says no direction
-        "started_at": "2024-07-24T09:15:40.407000+00:00",
+        "started_at": "2024-07-24T09:15:40.407000+00:00",  # no duration: the end
         "ended_at": "2024-07-24T09:15:40.407000+00:00",
         "duration_seconds": 0,  # Voiso's own "00:00:00"
         "talk_seconds": None,
@@ -191,7 +191,7 @@ def test_voiso_seed_records():
     }
     for raw, row in zip(VOISO_SEED, rows, strict=True):
         assert_row(row, voiso_record(raw))
-        assert row["started_at"] == voiso_record(raw)["timestamp"]
+        assert row["ended_at"] == voiso_record(raw)["timestamp"]
 
 
 def test_voiso_seed_numbers_with_a_region():

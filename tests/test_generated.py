@@ -70,6 +70,7 @@ def test_about_lists_every_stream_with_its_vendor_keys_and_replication_key():
         ("smartflo_call_records", "Tata Smartflo", "smartflo", ["id"], "start_time"),
         ("zoom_voice_calls", "Zoom Contact Center", "zoom", ["engagement_id"], "start_time"),
         ("talkdesk_calls", "Talkdesk", "talkdesk", ["interaction_id"], "start_time"),
+        ("call_records", "every configured vendor", "any", ["vendor", "call_id"], "started_at"),
     ]
     assert "schema-flattening" in about["capabilities"]
 

@@ -195,7 +195,7 @@ def test_sigterm_ends_the_run_within_seconds_with_honest_state(sandbox, tmp_path
     lines = []
     for line in process.stdout:  # up to the first window's STATE: the second request is stuck
         lines.append(line)
-        if line.startswith('{"type":"STATE"'):
+        if line.startswith('{"type":"STATE"') and f'"{STREAM}"' in line:
             break
     time.sleep(1)
     signalled = time.monotonic()

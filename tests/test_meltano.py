@@ -4,6 +4,7 @@ it shows a person, and what it writes to its log."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -22,11 +23,18 @@ def test_the_demo_lands_every_record_once_and_says_so_briefly(tmp_path):
     assert "MISMATCH" not in result.stdout
     assert len(result.stdout.splitlines()) < 40, result.stdout  # the raw logs went to the log file
     assert result.stderr == ""
+    vendors = [info.settings for info in streams() if info.stream != "call_records"]
     for info in streams():
+        calls = 3000 * (len(vendors) if info.stream == "call_records" else 1)
+        vendor = "all" if info.stream == "call_records" else info.vendor
         # The progress bar at its end, then the summary table's row: calls, unique keys, first call.
-        assert f"{info.stream:<24} [{'#' * 28}]     3,000 / 3,000" in result.stdout
-        assert f"{info.vendor:<20} {info.stream:<24} {3000:>9,} {3000:>9,}  2024-07-01 " in result.stdout
-        assert (output / f"{info.stream}.jsonl").read_text().count("\n") == 3000
+        assert f"{info.stream:<24} [{'#' * 28}] {calls:>9,} / {calls:,}" in result.stdout
+        assert f"{vendor:<20} {info.stream:<24} {calls:>9,} {calls:>9,}  2024-07-01 " in result.stdout
+        assert (output / f"{info.stream}.jsonl").read_text().count("\n") == calls
+    # call_records' table: a row per vendor with its calls, answered share, talk hours, first call.
+    table = result.stdout.split("call_records, one table for every vendor:")[1]
+    for vendor in vendors:
+        assert re.search(rf"^{vendor} +3,000 +\d+\.\d% +[\d,]+\.\d  2024-07-01 ", table, re.MULTILINE), table
     log = (output / "demo.log").read_text()
     assert f"logs     {output / 'demo.log'}" in result.stdout
     assert log.count(": done: 3,000 records") == 4

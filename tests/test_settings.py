@@ -51,8 +51,8 @@ def test_start_date_without_offset_is_utc_and_offsets_are_honoured(sandbox, run_
     ist = run_tap(voiso(sandbox, start_date="2024-07-02T11:00:00+05:30", end_date="2024-07-03"))
     naive = run_tap(voiso(sandbox, start_date="2024-07-02T05:30:00", end_date="2024-07-03"))
 
-    assert [r["uuid"] for r in ist.records()] == ["c1"]
-    assert [r["uuid"] for r in naive.records()] == ["c1"]
+    assert [r["uuid"] for r in ist.records("voiso_cdr")] == ["c1"]
+    assert [r["uuid"] for r in naive.records("voiso_cdr")] == ["c1"]
 
 
 def test_about_lists_settings_and_marks_secrets():

@@ -170,16 +170,21 @@ def test_a_job_that_always_fails_ends_with_one_clear_error_and_no_bookmark_past_
     options = configure(sandbox, count=2_000, fail_all_jobs=True)
     config = config_for(sandbox, options, lookback_minutes=0,
                         talkdesk={"window_days": 7, "max_concurrent_jobs": 1})
-    state = {"bookmarks": {STREAM: {"replication_key": "start_time",
-                                    "replication_key_value": "2024-07-15T00:00:00.000000+00:00"}}}
+    july_15 = "2024-07-15T00:00:00.000000+00:00"
+    state = {"bookmarks": {
+        STREAM: {"replication_key": "start_time", "replication_key_value": july_15},
+        "call_records": {"partitions": [{"context": {"vendor": "talkdesk"}, "replication_key": "started_at",
+                                         "replication_key_value": july_15}]},
+    }}
 
     run = run_tap(config, state=state)
 
     assert_one_clear_error(run, "the report job",
                            "for 2024-07-15T00:00:00+00:00 to 2024-07-22T00:00:00+00:00",
                            "ended failed, 3 times")
-    assert run.records(STREAM) == []
-    assert bookmark(run) == "2024-07-15T00:00:00.000000+00:00"
+    assert run.records(STREAM) == run.records("call_records") == []
+    assert bookmark(run) == july_15
+    assert run.final_state["bookmarks"]["call_records"]["partitions"][0]["replication_key_value"] == july_15
     assert talkdesk_stats(sandbox)["jobs_created"] == 3
 
 

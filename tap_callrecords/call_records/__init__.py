@@ -7,8 +7,7 @@ inbound calls were missed per vendor last week" is one query:
 
 - **who and what**: ``vendor``, ``call_id`` (the vendor stream's primary key, as text;
   the table's key is ``(vendor, call_id)``), ``channel``, ``direction``;
-- **when**: ``started_at`` (the vendor stream's replication key, in the tap's UTC form),
-  ``ended_at``;
+- **when**: ``started_at`` and ``ended_at``, in the tap's UTC form;
 - **how long**, in seconds: ``duration_seconds``, ``talk_seconds``, ``wait_seconds``,
   ``hold_seconds``; null where the vendor has no such figure, never a made-up zero;
 - **how it ended**: ``outcome`` (one of :data:`OUTCOMES`) next to the vendor's own value

@@ -28,7 +28,7 @@ from tap_callrecords.core.convert import UTC, to_utc_iso
 from tap_callrecords.core.errors import OUTPUT_CLOSED, OutputClosed
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Callable, Generator
 
     from singer_sdk.helpers.types import Context
 
@@ -44,6 +44,8 @@ class DirectRecordWriter:
         self._stream_name = stream_name
         self._output = output
         self._pending = bytearray()
+        #: A record encoded ahead of its own message (:meth:`encoded`), and its JSON.
+        self._ahead: tuple[dict | None, msgspec.Raw] = (None, msgspec.Raw(b""))
 
     @classmethod
     def for_stream(cls, stream: Stream) -> DirectRecordWriter | None:
@@ -61,12 +63,21 @@ class DirectRecordWriter:
         )
         return cls(stream.name, t.cast("t.BinaryIO", output)) if plain else None
 
+    def encoded(self, record: dict) -> msgspec.Raw:
+        """The record's JSON, for another stream's message to embed (a derived row's copy
+        of its source record); the record's own message, written next, reuses it, so a
+        record is encoded once whatever embeds it."""
+        encoded = msgspec.Raw(_ENCODER.encode(record))
+        self._ahead = (record, encoded)
+        return encoded
+
     def write(self, record: dict, time_extracted: str) -> None:
         """Encode and buffer one RECORD message."""
+        ahead, encoded = self._ahead
         message = {
             "type": "RECORD",
             "stream": self._stream_name,
-            "record": record,
+            "record": encoded if ahead is record else record,
             "time_extracted": time_extracted,
         }
         pending = self._pending
@@ -98,6 +109,8 @@ class RecordLoopStream(Stream):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     _direct_writer: DirectRecordWriter | None = None
+    _writer_chosen = False
+    _schema_written = False
     _extracted_at: str = ""
 
     def mark_extracted(self) -> None:
@@ -113,6 +126,38 @@ class RecordLoopStream(Stream):
         self.state_manager.is_flushed = False
         self._write_state_message()
 
+    def record_writer(self) -> DirectRecordWriter | None:
+        """This stream's direct writer, if its records may bypass the SDK's loop; chosen
+        once, when the catalog is known, and kept for the run."""
+        if not self._writer_chosen:
+            self._writer_chosen = True
+            self._direct_writer = None if self.child_streams else DirectRecordWriter.for_stream(self)
+        return self._direct_writer
+
+    def open_output(self) -> Callable[[dict, str], None]:
+        """Write this stream's records while another stream is syncing (a stream derived
+        from that one's read): its SCHEMA first, once, then a function writing one record
+        (``record, time_extracted``) by the direct writer when possible, else through the
+        SDK's record path (stream maps, selection). Buffered records leave by
+        :meth:`flush_output`."""
+        if not self._schema_written:
+            self._write_schema_message()
+            self._schema_written = True
+        writer = self.record_writer()
+        if writer is not None:
+            return writer.write
+        write_message = self._write_record_message
+
+        def write(record: dict, _time_extracted: str) -> None:
+            write_message(record)
+
+        return write
+
+    def flush_output(self) -> None:
+        """Write out records buffered by the direct writer."""
+        if self._direct_writer is not None:
+            self._direct_writer.flush()
+
     def _sync_records(
         self, context: Context | None = None, *, write_messages: bool = True
     ) -> Generator[dict, t.Any, t.Any]:
@@ -127,11 +172,10 @@ class RecordLoopStream(Stream):
             contexts.extend(self.partitions or [{}])
         for current in contexts:
             self.prepare_sync(current or None)
-        writer = DirectRecordWriter.for_stream(self) if write_messages and not self.child_streams else None
+        writer = self.record_writer() if write_messages else None
         if writer is None:
             yield from super()._sync_records(context, write_messages=write_messages)
             return
-        self._direct_writer = writer
         record_counter = self.get_record_counter()
         check_limit = self.ABORT_AT_RECORD_COUNT is not None
         index = 0
@@ -162,8 +206,7 @@ class RecordLoopStream(Stream):
 
     def _write_state_message(self) -> None:
         """Records buffered by the direct writer always precede the STATE that covers them."""
-        if self._direct_writer is not None:
-            self._direct_writer.flush()
+        self.flush_output()
         super()._write_state_message()
 
     def _abort_sync(self, abort_reason: Exception) -> None:

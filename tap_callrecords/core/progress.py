@@ -88,8 +88,9 @@ class StreamProgress:
         windows: Sequence[Window],
         *,
         bookmark: datetime | None,
+        name: str | None = None,
     ) -> None:
-        self.name = stream.name
+        self.name = name or stream.name
         self.logger = stream.logger
         self.client = stream.client
         self.run = run
@@ -144,14 +145,14 @@ class StreamProgress:
         if now >= self._next_report:
             self._report(now, self.records, f"{plural(self.windows, 'window')} of {self.planned} done")
 
-    def finish(self) -> None:
-        """The closing summary."""
+    def finish(self, also: str = "") -> None:
+        """The closing summary; ``also``: what else the run wrote, appended."""
         self._forget()
         elapsed = time.monotonic() - self.started
         extra = f" ({self.planned} planned, some split)" if self.windows > self.planned else ""
         self.logger.info(
             "%s: done: %s, %s%s, %s, %s, %s skipped (outside their window), %s re-read (lookback); "
-            "%.1f s, %s records/s",
+            "%.1f s, %s records/s%s",
             self.name,
             plural(self.records, "record"),
             plural(self.windows, "window"),
@@ -162,6 +163,7 @@ class StreamProgress:
             f"{self.reread:,}",
             elapsed,
             f"{self.records / elapsed:,.0f}" if elapsed > 0 else "-",
+            also,
         )
 
     def stopped(self, reason: str) -> None:

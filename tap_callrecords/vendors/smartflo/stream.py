@@ -10,6 +10,7 @@ from tap_callrecords.core.paged import PagedFetcher
 from tap_callrecords.core.stream import WindowedStream
 from tap_callrecords.vendors.smartflo import schemas
 from tap_callrecords.vendors.smartflo.api import call_records_endpoint, floor_to_hour
+from tap_callrecords.vendors.smartflo.calls import smartflo_call
 from tap_callrecords.vendors.smartflo.records import smartflo_record
 
 
@@ -34,6 +35,7 @@ class SmartfloCallRecordsStream(WindowedStream):
     schema = StreamSchema(SchemaDirectory(schemas))
     data_latency = timedelta(minutes=15)
     window_align = staticmethod(floor_to_hour)
+    to_call = staticmethod(smartflo_call)
     convert = staticmethod(smartflo_record)
 
     @property

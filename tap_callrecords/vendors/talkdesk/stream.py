@@ -13,6 +13,7 @@ from tap_callrecords.core.stream import WindowedStream
 from tap_callrecords.core.windows import floor_to_day
 from tap_callrecords.vendors.talkdesk import schemas
 from tap_callrecords.vendors.talkdesk.api import ExploreCallsReports
+from tap_callrecords.vendors.talkdesk.calls import talkdesk_call
 from tap_callrecords.vendors.talkdesk.records import records_for
 
 if t.TYPE_CHECKING:
@@ -36,6 +37,7 @@ class TalkdeskCallsStream(WindowedStream):
     replication_key = "start_time"
     schema = StreamSchema(SchemaDirectory(schemas))
     window_align = staticmethod(floor_to_day)
+    to_call = staticmethod(talkdesk_call)
 
     def __init__(self, tap: Tap, *, client: VendorClient, settings: Mapping[str, t.Any]) -> None:
         self.convert = records_for(ZoneInfo(str(settings["timezone"])))

@@ -4,13 +4,14 @@ Voiso's CDR mixes calls, SMS and chats: ``type`` gives the channel and the direc
 ``disposition`` (set by Voiso when the interaction ends) the outcome. ``from`` is the
 calling side (ANI, SMS sender id) and ``to`` the called side (DNIS), so the customer is
 ``from`` on inbound interactions and ``to`` on outbound ones. ``timestamp``, the stream's
-replication key, is when the interaction ended: it is both ``started_at`` (the contract of
-``call_records``: its bookmark is the vendor stream's) and ``ended_at``.
+replication key, is when the interaction ended: it is ``ended_at``, and ``started_at`` is
+that less ``duration`` (the end itself when Voiso gives no duration).
 """
 
 from __future__ import annotations
 
 import typing as t
+from datetime import datetime, timedelta
 
 from tap_callrecords.call_records.values import lookup, text
 from tap_callrecords.core.phones import to_e164
@@ -85,7 +86,10 @@ def voiso_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.A
         customer, business = get("to"), get("from")
     else:
         customer = business = None
-    timestamp = get("timestamp")
+    timestamp: str = record["timestamp"]
+    duration = get("duration")
+    started = (datetime.fromisoformat(timestamp) - timedelta(seconds=duration)).isoformat(
+        timespec="microseconds") if duration else timestamp
     disposition = get("disposition")
     cpc = get("cpc")
     return {
@@ -93,9 +97,9 @@ def voiso_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.A
         "call_id": text(get("uuid")),
         "channel": channel,
         "direction": direction,
-        "started_at": timestamp,
+        "started_at": started,
         "ended_at": timestamp,
-        "duration_seconds": get("duration"),
+        "duration_seconds": duration,
         "talk_seconds": None,
         "wait_seconds": None,
         "hold_seconds": None,

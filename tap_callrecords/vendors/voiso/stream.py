@@ -11,6 +11,7 @@ from tap_callrecords.core.stream import WindowedStream
 from tap_callrecords.core.windows import floor_to_day
 from tap_callrecords.vendors.voiso import schemas
 from tap_callrecords.vendors.voiso.api import cdr_endpoint
+from tap_callrecords.vendors.voiso.calls import voiso_call
 from tap_callrecords.vendors.voiso.records import voiso_record
 
 
@@ -22,6 +23,7 @@ class VoisoCdrStream(WindowedStream):
     replication_key = "timestamp"
     schema = StreamSchema(SchemaDirectory(schemas))
     window_align = staticmethod(floor_to_day)
+    to_call = staticmethod(voiso_call)
     convert = staticmethod(voiso_record)
 
     @property

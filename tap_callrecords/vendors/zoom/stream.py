@@ -14,6 +14,7 @@ from tap_callrecords.core.stream import WindowedStream
 from tap_callrecords.core.windows import floor_to_day
 from tap_callrecords.vendors.zoom import schemas
 from tap_callrecords.vendors.zoom.api import voice_calls_endpoint
+from tap_callrecords.vendors.zoom.calls import zoom_call
 from tap_callrecords.vendors.zoom.records import zoom_record
 
 
@@ -25,6 +26,7 @@ class ZoomVoiceCallsStream(WindowedStream):
     replication_key = "start_time"
     schema = StreamSchema(SchemaDirectory(schemas))
     window_align = staticmethod(floor_to_day)
+    to_call = staticmethod(zoom_call)
     convert = staticmethod(zoom_record)
 
     def build_fetcher(self) -> PagedFetcher:
