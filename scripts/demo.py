@@ -160,9 +160,10 @@ def print_calls_by_vendor(path: Path) -> None:
     print("-" * len(header))
     for vendor, rows in calls.items():
         answered = sum(row["outcome"] == "answered" for row in rows)
-        talk_hours = sum(row["talk_seconds"] or 0 for row in rows) / 3600
+        talk = [row["talk_seconds"] for row in rows if row["talk_seconds"] is not None]
+        talk_hours = f"{sum(talk) / 3600:,.1f}" if talk else "-"  # the vendor has no talk figure
         moments = sorted(row["started_at"] for row in rows)
-        print(f"{vendor:<10} {len(rows):>9,} {answered / len(rows):>9.1%} {talk_hours:>11,.1f}  "
+        print(f"{vendor:<10} {len(rows):>9,} {answered / len(rows):>9.1%} {talk_hours:>11}  "
               f"{when(moments[0]):<19}  {when(moments[-1]):<19}")
 
 

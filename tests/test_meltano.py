@@ -21,7 +21,7 @@ def test_the_demo_lands_every_record_once_and_says_so_briefly(tmp_path):
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "MISMATCH" not in result.stdout
-    assert len(result.stdout.splitlines()) < 40, result.stdout  # the raw logs went to the log file
+    assert len(result.stdout.splitlines()) < 50, result.stdout  # the raw logs went to the log file
     assert result.stderr == ""
     vendors = [info.settings for info in streams() if info.stream != "call_records"]
     for info in streams():
@@ -29,12 +29,15 @@ def test_the_demo_lands_every_record_once_and_says_so_briefly(tmp_path):
         vendor = "all" if info.stream == "call_records" else info.vendor
         # The progress bar at its end, then the summary table's row: calls, unique keys, first call.
         assert f"{info.stream:<24} [{'#' * 28}] {calls:>9,} / {calls:,}" in result.stdout
-        assert f"{vendor:<20} {info.stream:<24} {calls:>9,} {calls:>9,}  2024-07-01 " in result.stdout
+        # (Voiso's calls that ended just after the start began before it.)
+        assert re.search(rf"{vendor:<20} {info.stream:<24} {calls:>9,} {calls:>9,}  2024-0(7-01|6-30) ",
+                         result.stdout), result.stdout
         assert (output / f"{info.stream}.jsonl").read_text().count("\n") == calls
     # call_records' table: a row per vendor with its calls, answered share, talk hours, first call.
     table = result.stdout.split("call_records, one table for every vendor:")[1]
-    for vendor in vendors:
-        assert re.search(rf"^{vendor} +3,000 +\d+\.\d% +[\d,]+\.\d  2024-07-01 ", table, re.MULTILINE), table
+    for vendor in vendors:  # Voiso and Zoom give no talk time: "-", never a made-up 0.0
+        talk = r"-" if vendor in ("voiso", "zoom") else r"[1-9][\d,]*\.\d"
+        assert re.search(rf"^{vendor} +3,000 +\d+\.\d% +{talk}  2024-0[67]-", table, re.MULTILINE), table
     log = (output / "demo.log").read_text()
     assert f"logs     {output / 'demo.log'}" in result.stdout
     assert log.count(": done: 3,000 records") == 4
