@@ -248,3 +248,17 @@ def test_the_seed_samples_served_by_the_sandbox_land_as_their_hand_checked_rows(
         [row] = rows.values()
         assert (row["customer_number"], row["started_at"]) == (
             "+919650134255", "2024-05-09T06:22:14.000000+00:00")
+
+
+def test_stream_maps_apply_to_call_records_and_leave_the_vendor_stream_alone(sandbox, run_tap):
+    config = configure_all(sandbox, count=300, vendors=("voiso",))
+    plain = run_tap(config)
+    mapped = run_tap({**config, "stream_maps": {"call_records": {
+        "raw": "__NULL__", "call_id": "vendor + '/' + call_id"}}})
+
+    assert plain.returncode == mapped.returncode == 0, mapped.stderr
+    assert mapped.records("voiso_cdr") == plain.records("voiso_cdr")
+    rows = mapped.records("call_records")
+    assert len(rows) == 300 and not any("raw" in row for row in rows)
+    assert [row["call_id"] for row in rows] == ["voiso/" + row["call_id"] for row in plain.records("call_records")]
+    assert [row["started_at"] for row in rows] == [row["started_at"] for row in plain.records("call_records")]

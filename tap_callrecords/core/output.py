@@ -41,9 +41,13 @@ class DirectRecordWriter:
     flush_threshold = 256 * 1024
 
     def __init__(self, stream_name: str, output: t.BinaryIO) -> None:
-        self._stream_name = stream_name
         self._output = output
         self._pending = bytearray()
+        # The message around each record, encoded once (not a dict per record):
+        # ``{"type":"RECORD","stream":…,"record":`` record ``,"time_extracted":…}``.
+        self._prefix = b'{"type":"RECORD","stream":' + _ENCODER.encode(stream_name) + b',"record":'
+        self._extracted = ""
+        self._suffix = b""
         #: A record encoded ahead of its own message (:meth:`encoded`), and its JSON.
         self._ahead: tuple[dict | None, msgspec.Raw] = (None, msgspec.Raw(b""))
 
@@ -71,18 +75,16 @@ class DirectRecordWriter:
         self._ahead = (record, encoded)
         return encoded
 
-    def write(self, record: dict, time_extracted: str) -> None:
-        """Encode and buffer one RECORD message."""
+    def write(self, record: t.Any, time_extracted: str) -> None:
+        """Encode and buffer one RECORD message (``record``: a dict, or a struct)."""
         ahead, encoded = self._ahead
-        message = {
-            "type": "RECORD",
-            "stream": self._stream_name,
-            "record": encoded if ahead is record else record,
-            "time_extracted": time_extracted,
-        }
+        if time_extracted is not self._extracted:
+            self._extracted = time_extracted
+            self._suffix = b',"time_extracted":' + _ENCODER.encode(time_extracted) + b"}\n"
         pending = self._pending
-        _ENCODER.encode_into(message, pending, -1)
-        pending.extend(b"\n")
+        pending += self._prefix
+        _ENCODER.encode_into(encoded if ahead is record else record, pending, -1)
+        pending += self._suffix
         if len(pending) >= self.flush_threshold:
             self.flush()
 
@@ -134,7 +136,7 @@ class RecordLoopStream(Stream):
             self._direct_writer = None if self.child_streams else DirectRecordWriter.for_stream(self)
         return self._direct_writer
 
-    def open_output(self) -> Callable[[dict, str], None]:
+    def open_output(self) -> Callable[[t.Any, str], None]:
         """Write this stream's records while another stream is syncing (a stream derived
         from that one's read): its SCHEMA first, once, then a function writing one record
         (``record, time_extracted``) by the direct writer when possible, else through the
@@ -148,7 +150,7 @@ class RecordLoopStream(Stream):
             return writer.write
         write_message = self._write_record_message
 
-        def write(record: dict, _time_extracted: str) -> None:
+        def write(record: t.Any, _time_extracted: str) -> None:
             write_message(record)
 
         return write

@@ -100,9 +100,9 @@ class WindowedStream(RecordLoopStream):
     window_align: t.ClassVar[staticmethod[[datetime], datetime] | None] = None
     #: Raw vendor record -> schema-typed record.
     convert: Callable[[Mapping[str, t.Any]], dict[str, t.Any]]
-    #: Schema-typed record, default phone region -> the normalised ``call_records`` row
-    #: (all but ``raw``); ``None``: the stream has no calls to normalise.
-    to_call: t.ClassVar[staticmethod[[Mapping[str, t.Any], str | None], dict[str, t.Any]] | None] = None
+    #: Schema-typed record, default phone region -> its row in a derived normalised stream
+    #: (``call_records``); ``None``: the stream has no calls to normalise.
+    to_call: t.ClassVar[staticmethod[[Mapping[str, t.Any], str | None], t.Any] | None] = None
 
     is_sorted = False
     #: Invalid records skipped this run (``skip_invalid_records``).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_callrecords.call_records import CallRow
 from tap_callrecords.call_records.values import lookup, text
 from tap_callrecords.core.phones import to_e164
 
@@ -56,7 +57,7 @@ def _hold_seconds(dialer: Mapping[str, t.Any]) -> int | None:
     return summed
 
 
-def smartflo_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.Any]:
+def smartflo_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     """The ``call_records`` row of a ``smartflo_call_records`` record (every column but ``raw``)."""
     get = record.get
     dialer = get("dialer_call_details")
@@ -68,27 +69,27 @@ def smartflo_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, 
     else:
         wait = hold = disposition = dialer_queue = None
     charges = get("charges")
-    return {
-        "vendor": VENDOR,
-        "call_id": text(get("id")),
-        "channel": CHANNEL,
-        "direction": lookup(DIRECTIONS, get("direction"), None),
-        "started_at": get("start_time"),
-        "ended_at": get("end_time"),
-        "duration_seconds": get("call_duration"),
-        "talk_seconds": get("answered_seconds"),
-        "wait_seconds": wait,
-        "hold_seconds": hold,
-        "outcome": outcome,
-        "vendor_outcome": status,
-        "agent_id": _answering_agent_id(get("call_flow")),
-        "agent_name": get("agent_name"),
-        "queue": get("department_name") or dialer_queue,
-        "team": None,
-        "customer_number": to_e164(get("client_number"), region),
-        "business_number": to_e164(get("did_number"), region),
-        "disposition": disposition,
-        "recording_url": get("recording_url"),
-        "cost": charges,
-        "currency": None,
-    }
+    return CallRow(
+        vendor=VENDOR,
+        call_id=text(get("id")),
+        channel=CHANNEL,
+        direction=lookup(DIRECTIONS, get("direction"), None),
+        started_at=get("start_time"),
+        ended_at=get("end_time"),
+        duration_seconds=get("call_duration"),
+        talk_seconds=get("answered_seconds"),
+        wait_seconds=wait,
+        hold_seconds=hold,
+        outcome=outcome,
+        vendor_outcome=status,
+        agent_id=_answering_agent_id(get("call_flow")),
+        agent_name=get("agent_name"),
+        queue=get("department_name") or dialer_queue,
+        team=None,
+        customer_number=to_e164(get("client_number"), region),
+        business_number=to_e164(get("did_number"), region),
+        disposition=disposition,
+        recording_url=get("recording_url"),
+        cost=charges,
+        currency=None,
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_callrecords.call_records import CallRow
 from tap_callrecords.call_records.values import lookup, seconds_between, text
 from tap_callrecords.core.phones import to_e164
 
@@ -36,33 +37,33 @@ CALL_TYPES: dict[str, tuple[str | None, str | None]] = {
 _UNKNOWN_TYPE: tuple[str | None, str | None] = (None, None)
 
 
-def talkdesk_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.Any]:
+def talkdesk_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     """The ``call_records`` row of a ``talkdesk_calls`` record (every column but ``raw``)."""
     get = record.get
     call_type = get("call_type")
     direction, outcome = lookup(CALL_TYPES, call_type, _UNKNOWN_TYPE)
     start, end = get("start_time"), get("end_time")
-    return {
-        "vendor": VENDOR,
-        "call_id": text(get("interaction_id")),
-        "channel": CHANNEL,
-        "direction": direction,
-        "started_at": start,
-        "ended_at": end,
-        "duration_seconds": seconds_between(start, end),
-        "talk_seconds": get("talk_time"),
-        "wait_seconds": get("waiting_time"),
-        "hold_seconds": get("holding_time"),
-        "outcome": outcome,
-        "vendor_outcome": call_type or None,
-        "agent_id": None,
-        "agent_name": get("agent_name") or None,
-        "queue": None,
-        "team": get("team") or None,
-        "customer_number": to_e164(get("customer_phone_number"), region),
-        "business_number": to_e164(get("talkdesk_phone_number"), region),
-        "disposition": get("disposition_code") or None,
-        "recording_url": get("record") or None,
-        "cost": None,
-        "currency": None,
-    }
+    return CallRow(
+        vendor=VENDOR,
+        call_id=text(get("interaction_id")),
+        channel=CHANNEL,
+        direction=direction,
+        started_at=start,
+        ended_at=end,
+        duration_seconds=seconds_between(start, end),
+        talk_seconds=get("talk_time"),
+        wait_seconds=get("waiting_time"),
+        hold_seconds=get("holding_time"),
+        outcome=outcome,
+        vendor_outcome=call_type or None,
+        agent_id=None,
+        agent_name=get("agent_name") or None,
+        queue=None,
+        team=get("team") or None,
+        customer_number=to_e164(get("customer_phone_number"), region),
+        business_number=to_e164(get("talkdesk_phone_number"), region),
+        disposition=get("disposition_code") or None,
+        recording_url=get("record") or None,
+        cost=None,
+        currency=None,
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import typing as t
 from datetime import datetime, timedelta
 
+from tap_callrecords.call_records import CallRow
 from tap_callrecords.call_records.values import lookup, text
 from tap_callrecords.core.phones import to_e164
 
@@ -76,7 +77,7 @@ DISPOSITIONS: dict[str, str] = {
 }
 
 
-def voiso_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.Any]:
+def voiso_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     """The ``call_records`` row of a ``voiso_cdr`` record (every column but ``raw``)."""
     get = record.get
     channel, direction = lookup(TYPES, get("type"), _UNKNOWN_TYPE)
@@ -92,27 +93,27 @@ def voiso_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.A
         timespec="microseconds") if duration else timestamp
     disposition = get("disposition")
     cpc = get("cpc")
-    return {
-        "vendor": VENDOR,
-        "call_id": text(get("uuid")),
-        "channel": channel,
-        "direction": direction,
-        "started_at": started,
-        "ended_at": timestamp,
-        "duration_seconds": duration,
-        "talk_seconds": None,
-        "wait_seconds": None,
-        "hold_seconds": None,
-        "outcome": lookup(DISPOSITIONS, disposition, None),
-        "vendor_outcome": disposition,
-        "agent_id": text(get("agent_id")),
-        "agent_name": get("agent"),
-        "queue": get("queue"),
-        "team": None,
-        "customer_number": to_e164(customer, region),
-        "business_number": to_e164(business, region),
-        "disposition": get("wrapup_code"),
-        "recording_url": None,
-        "cost": cpc,
-        "currency": None if cpc is None else CURRENCY,
-    }
+    return CallRow(
+        vendor=VENDOR,
+        call_id=text(get("uuid")),
+        channel=channel,
+        direction=direction,
+        started_at=started,
+        ended_at=timestamp,
+        duration_seconds=duration,
+        talk_seconds=None,
+        wait_seconds=None,
+        hold_seconds=None,
+        outcome=lookup(DISPOSITIONS, disposition, None),
+        vendor_outcome=disposition,
+        agent_id=text(get("agent_id")),
+        agent_name=get("agent"),
+        queue=get("queue"),
+        team=None,
+        customer_number=to_e164(customer, region),
+        business_number=to_e164(business, region),
+        disposition=get("wrapup_code"),
+        recording_url=None,
+        cost=cpc,
+        currency=None if cpc is None else CURRENCY,
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_callrecords.call_records import CallRow
 from tap_callrecords.call_records.values import lookup, text
 from tap_callrecords.core.phones import to_e164
 
@@ -57,7 +58,7 @@ def charge_currency(charge: t.Any) -> str | None:
     return None
 
 
-def zoom_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.Any]:
+def zoom_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     """The ``call_records`` row of a ``zoom_voice_calls`` record (every column but ``raw``)."""
     get = record.get
     direction = lookup(DIRECTIONS, get("direction"), None)
@@ -78,27 +79,27 @@ def zoom_call(record: Mapping[str, t.Any], region: str | None) -> dict[str, t.An
     agent = agents[0] if agents else None
     queues = get("queues")
     amount = get("charge_amount")
-    return {
-        "vendor": VENDOR,
-        "call_id": text(get("engagement_id")),
-        "channel": CHANNEL,
-        "direction": direction,
-        "started_at": get("start_time"),
-        "ended_at": get("end_time"),
-        "duration_seconds": get("total_duration"),
-        "talk_seconds": None,
-        "wait_seconds": None,
-        "hold_seconds": None,
-        "outcome": outcome,
-        "vendor_outcome": result,
-        "agent_id": text(agent.get("user_id")) if agent else None,
-        "agent_name": agent.get("display_name") if agent else None,
-        "queue": queues[0].get("queue_name") if queues and queues[0] else None,
-        "team": None,
-        "customer_number": to_e164(customer, region),
-        "business_number": to_e164(business, region),
-        "disposition": None,
-        "recording_url": None,
-        "cost": amount,
-        "currency": None if amount is None else charge_currency(get("charge")),
-    }
+    return CallRow(
+        vendor=VENDOR,
+        call_id=text(get("engagement_id")),
+        channel=CHANNEL,
+        direction=direction,
+        started_at=get("start_time"),
+        ended_at=get("end_time"),
+        duration_seconds=get("total_duration"),
+        talk_seconds=None,
+        wait_seconds=None,
+        hold_seconds=None,
+        outcome=outcome,
+        vendor_outcome=result,
+        agent_id=text(agent.get("user_id")) if agent else None,
+        agent_name=agent.get("display_name") if agent else None,
+        queue=queues[0].get("queue_name") if queues and queues[0] else None,
+        team=None,
+        customer_number=to_e164(customer, region),
+        business_number=to_e164(business, region),
+        disposition=None,
+        recording_url=None,
+        cost=amount,
+        currency=None if amount is None else charge_currency(get("charge")),
+    )
