@@ -8,9 +8,11 @@ For each vendor it syncs N records from a local sandbox and prints the tap's rec
 default pipeline (``bench/baseline_tap.py``: default writer, recursive type
 conformance) on the same data set, and prints the ratio.
 
-Then ``call_records`` on the same data set: the vendor stream and ``call_records`` in one
-run (one read feeds both; wall time against the vendor stream alone, bar: 1.3x), and
-``call_records`` alone (records/s against the vendor stream's).
+Then ``call_records``, on a data set of ``--call-records-records`` (runs interleaved,
+``--repeat`` times each; the medians): the vendor stream alone, the vendor stream and
+``call_records`` in one run (one read feeds both; its wall time against the vendor
+stream's alone, bar: 1.3x), and ``call_records`` alone (its records/s against the
+vendor stream's).
 
 For Talkdesk (report jobs) it also prints:
 
@@ -97,6 +99,9 @@ def main() -> None:
     parser.add_argument("--baseline-records", type=int, default=None,
                         help="records for the SDK-default run (default: same as --records)")
     parser.add_argument("--vendor", action="append", help="vendor(s) to measure (default: all)")
+    parser.add_argument("--call-records-records", type=int, default=300_000,
+                        help="records per run of the call_records comparison")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each call_records configuration")
     parser.add_argument("--job-seconds", type=float, default=5.0,
                         help="Talkdesk: sandbox job duration D for the 12-month backfill")
     args = parser.parse_args()
@@ -108,37 +113,64 @@ def main() -> None:
     with SandboxProcess() as sandbox, tempfile.TemporaryDirectory() as tmp:
         for vendor in vendors:
             stream = VENDOR_STREAMS[vendor]
-            discover_config = sandbox.configure_benchmark(vendor, 1)
-            catalogs = {
-                selection: catalog_selecting(discover_config, set(selection), Path(tmp))
-                for selection in ((stream,), ("call_records",), (stream, "call_records"))
-            }
             results = {}
-            for label, command, count, selection in (
-                ("tap-callrecords", ours, args.records, (stream,)),
-                ("SDK default pipeline", baseline, args.baseline_records or args.records, (stream,)),
-                ("+ call_records", ours, args.records, (stream, "call_records")),
-                ("call_records alone", ours, args.records, ("call_records",)),
+            for label, command, count in (
+                ("tap-callrecords", ours, args.records),
+                ("SDK default pipeline", baseline, args.baseline_records or args.records),
             ):
                 sandbox.reset()
                 config = sandbox.configure_benchmark(vendor, count)
-                result = run_tap(command, config, Path(tmp), catalogs[selection])
-                if result.by_stream != dict.fromkeys(selection, count):
-                    raise SystemExit(f"{vendor}/{label}: expected {count} records of {selection}, "
-                                     f"got {dict(result.by_stream)}")
+                result = run_tap(command, config, Path(tmp), catalog_selecting(config, {stream}, Path(tmp)))
+                check(result, vendor, label, {stream: count})
                 results[label] = result
-                print(f"{vendor:<10} {label:<22} {result.records:>9} {result.seconds:>8.2f} "
-                      f"{result.per_second:>10.0f} {result.peak_rss_mb:>8.1f}", flush=True)
-            ours_alone = results["tap-callrecords"]
-            speedup = ours_alone.per_second / results["SDK default pipeline"].per_second
+                print_row(vendor, label, result)
+            speedup = results["tap-callrecords"].per_second / results["SDK default pipeline"].per_second
             print(f"{vendor:<10} speed-up over the SDK default pipeline: {speedup:.2f}x", flush=True)
-            both = results["+ call_records"].seconds / ours_alone.seconds
-            alone = results["call_records alone"].per_second / ours_alone.per_second
-            print(f"{vendor:<10} {stream} + call_records: {both:.2f}x the wall time of {stream} alone "
-                  f"(bar 1.3x); call_records alone: {alone:.2f}x its records/s", flush=True)
             if vendor == "talkdesk":
                 report_formats(sandbox, args.records, Path(tmp))
                 backfill(sandbox, args.job_seconds, Path(tmp))
+        for vendor in vendors:
+            call_records_cost(sandbox, vendor, args.call_records_records, args.repeat, Path(tmp))
+
+
+def check(result: Measurement, vendor: str, label: str, expected: dict[str, int]) -> None:
+    if result.by_stream != expected:
+        raise SystemExit(f"{vendor}/{label}: expected {expected}, got {dict(result.by_stream)}")
+
+
+def print_row(vendor: str, label: str, result: Measurement) -> None:
+    print(f"{vendor:<10} {label:<22} {result.records:>9} {result.seconds:>8.2f} "
+          f"{result.per_second:>10.0f} {result.peak_rss_mb:>8.1f}", flush=True)
+
+
+def call_records_cost(sandbox: SandboxProcess, vendor: str, count: int, repeat: int, workdir: Path) -> None:
+    """The vendor stream alone, with ``call_records``, and ``call_records`` alone, each
+    ``repeat`` times interleaved; the median of each."""
+    stream = VENDOR_STREAMS[vendor]
+    selections = {"vendor stream": {stream}, "+ call_records": {stream, "call_records"},
+                  "call_records alone": {"call_records"}}
+    sandbox.reset()
+    config = sandbox.configure_benchmark(vendor, count)
+    catalogs = {label: catalog_selecting(config, streams, workdir) for label, streams in selections.items()}
+    runs: dict[str, list[Measurement]] = {label: [] for label in selections}
+    for _ in range(repeat):
+        for label, streams in selections.items():
+            sandbox.reset()
+            config = sandbox.configure_benchmark(vendor, count)
+            result = run_tap([sys.executable, "-m", "tap_callrecords"], config, workdir, catalogs[label])
+            check(result, vendor, label, dict.fromkeys(streams, count))
+            runs[label].append(result)
+    medians = {label: sorted(results, key=lambda m: m.seconds)[len(results) // 2]
+               for label, results in runs.items()}
+    for label, result in medians.items():
+        print_row(vendor, f"{label} (median)", result)
+    alone = medians["vendor stream"]
+    both = medians["+ call_records"].seconds / alone.seconds
+    only_rate = medians["call_records alone"].per_second / alone.per_second
+    spread = ", ".join(f"{label}: " + "/".join(f"{m.seconds:.2f}" for m in results)
+                       for label, results in runs.items())
+    print(f"{vendor:<10} {stream} + call_records: {both:.2f}x the wall time of {stream} alone (bar 1.3x); "
+          f"call_records alone: {only_rate:.2f}x its records/s ({spread} s)", flush=True)
 
 
 def report_formats(sandbox: SandboxProcess, count: int, workdir: Path) -> None:
@@ -149,11 +181,8 @@ def report_formats(sandbox: SandboxProcess, count: int, workdir: Path) -> None:
         config["talkdesk"]["report_format"] = report_format
         result = run_tap([sys.executable, "-m", "tap_callrecords"], config, workdir,
                          catalog_selecting(config, {"talkdesk_calls"}, workdir))
-        if result.records != count:
-            raise SystemExit(f"talkdesk/{report_format}: expected {count} records, got {result.records}")
-        label = f"one {report_format} report"
-        print(f"{'talkdesk':<10} {label:<22} {result.records:>9} {result.seconds:>8.2f} "
-              f"{result.per_second:>10.0f} {result.peak_rss_mb:>8.1f}", flush=True)
+        check(result, "talkdesk", report_format, {"talkdesk_calls": count})
+        print_row("talkdesk", f"one {report_format} report", result)
 
 
 def backfill(sandbox: SandboxProcess, job_seconds: float, workdir: Path) -> None:

@@ -78,8 +78,10 @@ CHANNELS: tuple[str, ...] = ("voice", "sms", "chat", "messaging")
 class CallRow(msgspec.Struct):
     """One ``call_records`` row, its columns in schema order (a test holds them to the
     schema). A struct, not a dict, because it is built and encoded once per call: a row
-    encodes in half the time of the same dict (measured: 0.54 against 1.10 µs).
-    ``raw`` is set by the stream when it writes the row."""
+    encodes in half the time of the same dict (measured: 0.54 against 1.10 µs), and
+    mappings build it by position, each column named in a comment: with 22 keywords
+    building one costs 0.80 µs, by position 0.09 µs. ``raw`` is set by the stream when
+    it writes the row."""
 
     vendor: str
     call_id: str | None

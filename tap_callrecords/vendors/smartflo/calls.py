@@ -69,27 +69,27 @@ def smartflo_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     else:
         wait = hold = disposition = dialer_queue = None
     charges = get("charges")
-    return CallRow(
-        vendor=VENDOR,
-        call_id=text(get("id")),
-        channel=CHANNEL,
-        direction=lookup(DIRECTIONS, get("direction"), None),
-        started_at=get("start_time"),
-        ended_at=get("end_time"),
-        duration_seconds=get("call_duration"),
-        talk_seconds=get("answered_seconds"),
-        wait_seconds=wait,
-        hold_seconds=hold,
-        outcome=outcome,
-        vendor_outcome=status,
-        agent_id=_answering_agent_id(get("call_flow")),
-        agent_name=get("agent_name"),
-        queue=get("department_name") or dialer_queue,
-        team=None,
-        customer_number=to_e164(get("client_number"), region),
-        business_number=to_e164(get("did_number"), region),
-        disposition=disposition,
-        recording_url=get("recording_url"),
-        cost=charges,
-        currency=None,
+    return CallRow(  # by position, in column order (see CallRow)
+        VENDOR,  # vendor
+        text(get("id")),  # call_id
+        CHANNEL,  # channel
+        lookup(DIRECTIONS, get("direction"), None),  # direction
+        get("start_time"),  # started_at
+        get("end_time"),  # ended_at
+        get("call_duration"),  # duration_seconds
+        get("answered_seconds"),  # talk_seconds
+        wait,  # wait_seconds
+        hold,  # hold_seconds
+        outcome,  # outcome
+        status,  # vendor_outcome
+        _answering_agent_id(get("call_flow")),  # agent_id
+        get("agent_name"),  # agent_name
+        get("department_name") or dialer_queue,  # queue
+        None,  # team
+        to_e164(get("client_number"), region),  # customer_number
+        to_e164(get("did_number"), region),  # business_number
+        disposition,  # disposition
+        get("recording_url"),  # recording_url
+        charges,  # cost
+        None,  # currency
     )

@@ -43,27 +43,27 @@ def talkdesk_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     call_type = get("call_type")
     direction, outcome = lookup(CALL_TYPES, call_type, _UNKNOWN_TYPE)
     start, end = get("start_time"), get("end_time")
-    return CallRow(
-        vendor=VENDOR,
-        call_id=text(get("interaction_id")),
-        channel=CHANNEL,
-        direction=direction,
-        started_at=start,
-        ended_at=end,
-        duration_seconds=seconds_between(start, end),
-        talk_seconds=get("talk_time"),
-        wait_seconds=get("waiting_time"),
-        hold_seconds=get("holding_time"),
-        outcome=outcome,
-        vendor_outcome=call_type or None,
-        agent_id=None,
-        agent_name=get("agent_name") or None,
-        queue=None,
-        team=get("team") or None,
-        customer_number=to_e164(get("customer_phone_number"), region),
-        business_number=to_e164(get("talkdesk_phone_number"), region),
-        disposition=get("disposition_code") or None,
-        recording_url=get("record") or None,
-        cost=None,
-        currency=None,
+    return CallRow(  # by position, in column order (see CallRow)
+        VENDOR,  # vendor
+        text(get("interaction_id")),  # call_id
+        CHANNEL,  # channel
+        direction,  # direction
+        start,  # started_at
+        end,  # ended_at
+        seconds_between(start, end),  # duration_seconds
+        get("talk_time"),  # talk_seconds
+        get("waiting_time"),  # wait_seconds
+        get("holding_time"),  # hold_seconds
+        outcome,  # outcome
+        call_type or None,  # vendor_outcome
+        None,  # agent_id
+        get("agent_name") or None,  # agent_name
+        None,  # queue
+        get("team") or None,  # team
+        to_e164(get("customer_phone_number"), region),  # customer_number
+        to_e164(get("talkdesk_phone_number"), region),  # business_number
+        get("disposition_code") or None,  # disposition
+        get("record") or None,  # recording_url
+        None,  # cost
+        None,  # currency
     )

@@ -93,27 +93,27 @@ def voiso_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
         timespec="microseconds") if duration else timestamp
     disposition = get("disposition")
     cpc = get("cpc")
-    return CallRow(
-        vendor=VENDOR,
-        call_id=text(get("uuid")),
-        channel=channel,
-        direction=direction,
-        started_at=started,
-        ended_at=timestamp,
-        duration_seconds=duration,
-        talk_seconds=None,
-        wait_seconds=None,
-        hold_seconds=None,
-        outcome=lookup(DISPOSITIONS, disposition, None),
-        vendor_outcome=disposition,
-        agent_id=text(get("agent_id")),
-        agent_name=get("agent"),
-        queue=get("queue"),
-        team=None,
-        customer_number=to_e164(customer, region),
-        business_number=to_e164(business, region),
-        disposition=get("wrapup_code"),
-        recording_url=None,
-        cost=cpc,
-        currency=None if cpc is None else CURRENCY,
+    return CallRow(  # by position, in column order (see CallRow)
+        VENDOR,  # vendor
+        text(get("uuid")),  # call_id
+        channel,  # channel
+        direction,  # direction
+        started,  # started_at
+        timestamp,  # ended_at
+        duration,  # duration_seconds
+        None,  # talk_seconds
+        None,  # wait_seconds
+        None,  # hold_seconds
+        lookup(DISPOSITIONS, disposition, None),  # outcome
+        disposition,  # vendor_outcome
+        text(get("agent_id")),  # agent_id
+        get("agent"),  # agent_name
+        get("queue"),  # queue
+        None,  # team
+        to_e164(customer, region),  # customer_number
+        to_e164(business, region),  # business_number
+        get("wrapup_code"),  # disposition
+        None,  # recording_url
+        cpc,  # cost
+        None if cpc is None else CURRENCY,  # currency
     )

@@ -79,27 +79,27 @@ def zoom_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     agent = agents[0] if agents else None
     queues = get("queues")
     amount = get("charge_amount")
-    return CallRow(
-        vendor=VENDOR,
-        call_id=text(get("engagement_id")),
-        channel=CHANNEL,
-        direction=direction,
-        started_at=get("start_time"),
-        ended_at=get("end_time"),
-        duration_seconds=get("total_duration"),
-        talk_seconds=None,
-        wait_seconds=None,
-        hold_seconds=None,
-        outcome=outcome,
-        vendor_outcome=result,
-        agent_id=text(agent.get("user_id")) if agent else None,
-        agent_name=agent.get("display_name") if agent else None,
-        queue=queues[0].get("queue_name") if queues and queues[0] else None,
-        team=None,
-        customer_number=to_e164(customer, region),
-        business_number=to_e164(business, region),
-        disposition=None,
-        recording_url=None,
-        cost=amount,
-        currency=None if amount is None else charge_currency(get("charge")),
+    return CallRow(  # by position, in column order (see CallRow)
+        VENDOR,  # vendor
+        text(get("engagement_id")),  # call_id
+        CHANNEL,  # channel
+        direction,  # direction
+        get("start_time"),  # started_at
+        get("end_time"),  # ended_at
+        get("total_duration"),  # duration_seconds
+        None,  # talk_seconds
+        None,  # wait_seconds
+        None,  # hold_seconds
+        outcome,  # outcome
+        result,  # vendor_outcome
+        text(agent.get("user_id")) if agent else None,  # agent_id
+        agent.get("display_name") if agent else None,  # agent_name
+        queues[0].get("queue_name") if queues and queues[0] else None,  # queue
+        None,  # team
+        to_e164(customer, region),  # customer_number
+        to_e164(business, region),  # business_number
+        None,  # disposition
+        None,  # recording_url
+        amount,  # cost
+        None if amount is None else charge_currency(get("charge")),  # currency
     )
