@@ -108,8 +108,8 @@ class VendorCalls:
 
     def _start(self) -> None:
         """Before the first row: the SCHEMA, and how rows are written. Both streams written
-        directly: the record is encoded once, for its own message and as ``raw`` (a
-        million Voiso records: 1.6 s saved), and the row struct is encoded as it is.
+        directly: the record is encoded once, for its own message and as ``raw``, and
+        the row struct is encoded as it is.
         Else the SDK's record path (stream maps, selection) gets plain dicts, ``raw`` a
         copy that it may edit freely."""
         write = self._stream.open_output()
