@@ -3,11 +3,11 @@
 :func:`to_e164` runs for two numbers of every ``call_records`` row, so it has three paths:
 
 1. **Already E.164** (``+``, then 8 to 15 ASCII digits, the first 1-9): returned as it is,
-   without parsing (one compiled ``fullmatch``). Zoom and Talkdesk send this form.
+   without parsing (one compiled ``fullmatch``). Most vendors send this form.
    About 0.15 µs a call.
 2. **No default region and no ``+``**: libphonenumber needs one or the other, so the
-   number is returned as given at once (Voiso's ``15557571011`` when
-   ``voiso.default_phone_region`` is unset). About 0.06 µs a call.
+   number is returned as given at once (``15557571011`` when the vendor's
+   ``default_phone_region`` is unset). About 0.06 µs a call.
 3. **Everything else** goes through an LRU cache of 65,536 ``(number, region)`` pairs
    (about 0.11 µs a call when cached). Behind it, a number holding a character no
    written phone number has (letters, ``@``, ``:``: extensions such as
