@@ -10,7 +10,9 @@ configuration goes through the SDK's own loop unchanged.
 
 This module is the one to check on an SDK upgrade: :class:`RecordLoopStream` is the
 only place that overrides private ``Stream`` methods (``_sync_records``,
-``_write_state_message``, ``_abort_sync``, ``_increment_stream_state``).
+``_write_state_message``, ``_abort_sync``, ``_increment_stream_state``) or calls them
+from outside the SDK's own sync (``_write_schema_message`` and ``_write_record_message``,
+for a stream written while another one reads: :meth:`RecordLoopStream.open_output`).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class DirectRecordWriter:
         # The message around each record, encoded once (not a dict per record):
         # ``{"type":"RECORD","stream":…,"record":`` record ``,"time_extracted":…}``.
         self._prefix = b'{"type":"RECORD","stream":' + _ENCODER.encode(stream_name) + b',"record":'
-        self._extracted = ""
+        self._extracted: str | None = None
         self._suffix = b""
         #: A record encoded ahead of its own message (:meth:`encoded`), and its JSON.
         self._ahead: tuple[dict | None, msgspec.Raw] = (None, msgspec.Raw(b""))
