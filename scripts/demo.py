@@ -194,12 +194,7 @@ def main() -> None:
           "sandbox,\n`meltano run tap-callrecords target-jsonl` into target-jsonl files.")
     print(f"Meltano's and the tap's logs: {log}\n")
     with SandboxProcess() as sandbox:
-        config: dict = {}
-        for vendor in vendors:
-            vendor_config = sandbox.configure_benchmark(vendor, args.records)
-            config[vendor] = vendor_config[vendor]
-            config["start_date"] = min(config.get("start_date", "9999"), vendor_config["start_date"])
-            config["end_date"] = max(config.get("end_date", ""), vendor_config["end_date"])
+        config = sandbox.configure_vendors(dict.fromkeys(vendors, args.records))
         env = {
             **os.environ,
             **env_for(config),

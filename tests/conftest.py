@@ -46,13 +46,7 @@ def postgres() -> Iterator[PostgresServer]:
 def every_vendor_config(sandbox: SandboxProcess, count: int, vendors: tuple[str, ...] | None = None) -> dict:
     """Each vendor's benchmark data set of ``count`` calls (all vendors by default) and the
     config that syncs them all."""
-    config: dict[str, Any] = {}
-    for vendor in vendors or tuple(VENDOR_APIS):
-        vendor_config = sandbox.configure_benchmark(vendor, count)
-        config[vendor] = vendor_config[vendor]
-        config["start_date"] = min(config.get("start_date", "9999"), vendor_config["start_date"])
-        config["end_date"] = max(config.get("end_date", ""), vendor_config["end_date"])
-    return config
+    return sandbox.configure_vendors(dict.fromkeys(vendors or VENDOR_APIS, count))
 
 
 @dataclass

@@ -95,12 +95,7 @@ def warehouse(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
     """The sandbox with every vendor's calls, the loader installed and the first run done."""
     system_db = tmp_path_factory.mktemp("meltano-system-db") / "meltano.db"
     with SandboxProcess(cwd=ROOT) as sandbox:
-        config: dict = {}
-        for vendor, count in COUNTS.items():
-            vendor_config = sandbox.configure_benchmark(vendor, count)
-            config[vendor] = vendor_config[vendor]
-            config["start_date"] = min(config.get("start_date", "9999"), vendor_config["start_date"])
-            config["end_date"] = max(config.get("end_date", ""), vendor_config["end_date"])
+        config = sandbox.configure_vendors(COUNTS)
         env = {
             **os.environ,
             **env_for(config),

@@ -205,19 +205,19 @@ class WindowedStream(RecordLoopStream):
         customers' numbers) and counted.
         """
         now = datetime.now(UTC)
-        readers: list[tuple[Window, datetime | None, Bookmarked | None]] = []
-        if state is not None:
-            readers.append((self.run_range(state, now), read_bookmark(state, self._key), None))
-        for follower in followers:
-            bookmark = read_bookmark(follower.state, follower.replication_key)
-            readers.append((self.run_range(follower.state, now, reader=follower), bookmark, follower))
-        first, bookmark, _ = min(readers, key=lambda reader: reader[0].start)
-        run = Window(first.start, readers[0][0].end)
+        own = self.run_range(state, now) if state is not None else None
+        theirs = [self.run_range(follower.state, now, reader=follower) for follower in followers]
+        # The run starts where the earliest reader's range does; its lookback is the re-read.
+        starts = [(own.start, read_bookmark(state, self._key))] if own and state is not None else []
+        starts += [(their.start, read_bookmark(follower.state, follower.replication_key))
+                   for their, follower in zip(theirs, followers, strict=True)]
+        start, bookmark = min(starts, key=lambda pair: pair[0])
+        run = Window(start, (own or theirs[0]).end)
         windows = list(self.windows(run))
         name = self.name if state is not None else f"{followers[0].name} ({self.name})"
         progress = StreamProgress(self, run, windows, bookmark=bookmark, name=name)
-        own_from = to_utc_iso(readers[0][0].start) if state is not None else None
-        follower_from = [to_utc_iso(reader[0].start) for reader in readers if reader[2] is not None]
+        own_from = to_utc_iso(own.start) if own is not None else None
+        follower_from = [to_utc_iso(their.start) for their in theirs]
         key = self._key
         [primary_key] = self.primary_keys
         convert = self.convert
@@ -226,7 +226,7 @@ class WindowedStream(RecordLoopStream):
             low, high = to_utc_iso(window.start), to_utc_iso(window.end)
             new_from = progress.new_from(low, high)  # [low, new_from): the lookback, re-read
             # Who takes this window's records, from which replication key value on.
-            own = own_from if own_from is not None and own_from < high else None
+            mine = own_from if own_from is not None and own_from < high else None
             takers = [(f.write, since) for f, since in zip(followers, follower_from, strict=True)
                       if since < high]
             emitted, reread, skipped, check_at = 0, 0, 0, progress.check_every
@@ -255,7 +255,7 @@ class WindowedStream(RecordLoopStream):
                 for write, since in takers:
                     if value >= since:
                         write(record, extracted)
-                if own is not None and value >= own:
+                if mine is not None and value >= mine:
                     yield record
             progress.window_done(window, emitted + reread, reread, skipped)
             moved = state is not None and advance_bookmark(state, key, window.end)
@@ -268,10 +268,9 @@ class WindowedStream(RecordLoopStream):
         if self.skipped_records:
             self.logger.warning("%s: %s skipped %d invalid records (skip_invalid_records)",
                                 self.client.label, self.name, self.skipped_records)
-        progress.finish("".join(
-            f"; {follower.name}: {plural(follower.rows - before, 'row')}"
-            for follower, before in zip(followers, rows_before, strict=True) if state is not None
-        ))
+        also = [f"; {follower.name}: {plural(follower.rows - before, 'row')}"
+                for follower, before in zip(followers, rows_before, strict=True)]
+        progress.finish("".join(also) if state is not None else "")
 
     def flush_output(self) -> None:
         """Followers' rows too: every STATE message (a checkpoint, an aborted run's last

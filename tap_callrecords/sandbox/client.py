@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 from tap_callrecords.sandbox.vendors import VENDOR_APIS
@@ -91,6 +92,17 @@ class SandboxProcess:
         self.configure(vendor, **options)
         config = vendor_config(self.url, vendor, options)
         config[vendor].update(settings)
+        return config
+
+    def configure_vendors(self, counts: Mapping[str, int]) -> dict[str, Any]:
+        """Load a benchmark data set per vendor (``vendor -> calls``); return the one tap
+        config that syncs all of them."""
+        config: dict[str, Any] = {}
+        for vendor, count in counts.items():
+            vendor_config = self.configure_benchmark(vendor, count)
+            config[vendor] = vendor_config[vendor]
+            config["start_date"] = min(config.get("start_date", "9999"), vendor_config["start_date"])
+            config["end_date"] = max(config.get("end_date", ""), vendor_config["end_date"])
         return config
 
     def faults(self, vendor: str, *faults: dict[str, Any]) -> None:
