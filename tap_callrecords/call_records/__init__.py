@@ -26,10 +26,8 @@ Each vendor has one pure mapping function, ``vendors/<vendor>/calls.py``
 where each column comes from and every judgement call made on the way.
 
 The mappings run once per record: plain dict lookups and module-level tables, one
-result dict. ``bench/call_mappings.py`` measures them on the sandbox's data sets (this
-project's 2-core machine: Voiso 1.8, Zoom 2.2, Talkdesk 2.6, Smartflo 5.8 µs a record,
-numbers cached; a Smartflo record whose customer number is new adds its parse, about
-12 µs; see :mod:`tap_callrecords.core.phones`).
+row struct built by position. ``bench/call_mappings.py`` measures them on the sandbox's
+data sets; see :mod:`tap_callrecords.core.phones` for the cost of a number's parse.
 """
 
 from __future__ import annotations
@@ -77,11 +75,10 @@ CHANNELS: tuple[str, ...] = ("voice", "sms", "chat", "messaging")
 
 class CallRow(msgspec.Struct):
     """One ``call_records`` row, its columns in schema order (a test holds them to the
-    schema). A struct, not a dict, because it is built and encoded once per call: a row
-    encodes in half the time of the same dict (measured: 0.54 against 1.10 µs), and
-    mappings build it by position, each column named in a comment: with 22 keywords
-    building one costs 0.80 µs, by position 0.09 µs. ``raw`` is set by the stream when
-    it writes the row."""
+    schema). A struct, not a dict, because it is built and encoded once per call, and a
+    struct encodes faster than the same dict; mappings build it by position (faster than
+    by keyword), each column named in a comment. ``raw`` is set when the row is written.
+    ``bench/call_mappings.py`` measures both."""
 
     vendor: str
     call_id: str | None
@@ -106,6 +103,11 @@ class CallRow(msgspec.Struct):
     cost: float | None
     currency: str | None
     raw: t.Any = None
+
+    def __contains__(self, key: object) -> bool:
+        """The SDK's record loop asks whether a record holds its partition's keys
+        (``vendor``) before it adds them; a row holds every column."""
+        return key in self.__struct_fields__
 
 
 #: A vendor's mapping: its stream's typed record and its ``default_phone_region``

@@ -1,31 +1,39 @@
 """The ``call_records`` stream: every vendor's calls in one normalised table.
 
-It reads nothing itself. A selected vendor stream writes this stream's rows for its
-vendor while it reads (:class:`VendorCalls` follows it), so selecting both never
-fetches a vendor's data twice; a vendor whose stream is not selected is read for this
-stream alone, in this stream's own sync. Bookmarks are per vendor (one partition each), so one vendor
+It fetches nothing of its own: for each vendor it is one more output of the vendor
+stream's :class:`~tap_callrecords.core.reader.Read`, whose checked records it maps to
+rows (the vendor's ``calls.py``). Selecting it beside the vendor streams never fetches
+a vendor's data twice. Bookmarks are per vendor (one partition each), so one vendor
 failing or lagging never moves another's.
 """
 
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime
+from dataclasses import dataclass
 
 import msgspec
 from singer_sdk import SchemaDirectory, StreamSchema
+from typing_extensions import override
 
-from tap_callrecords.call_records import CallRow, schemas
-from tap_callrecords.core.convert import UTC
+from tap_callrecords.call_records import CallMapping, CallRow, schemas
 from tap_callrecords.core.output import RecordLoopStream
+from tap_callrecords.core.reader import ItemOf, Output, Read
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_callrecords.core.stream import WindowedStream
+
+@dataclass(frozen=True)
+class VendorCalls:
+    """Where one vendor's rows come from: its read, its mapping, its default phone region."""
+
+    read: Read
+    to_call: CallMapping
+    region: str | None
 
 
 class CallRecordsStream(RecordLoopStream):
@@ -37,98 +45,49 @@ class CallRecordsStream(RecordLoopStream):
     schema = StreamSchema(SchemaDirectory(schemas))
     is_sorted = False
 
-    def __init__(self, tap: Tap, *, sources: Mapping[str, WindowedStream]) -> None:
+    def __init__(self, tap: Tap, *, vendors: Mapping[str, VendorCalls]) -> None:
         super().__init__(tap)
-        #: Vendor key -> the vendor stream whose records become this stream's rows.
-        self.sources = dict(sources)
-        self.vendor_calls = {vendor: VendorCalls(self, vendor, source) for vendor, source in sources.items()}
-        for vendor, source in self.sources.items():
-            source.followers.append(self.vendor_calls[vendor])
+        self._outputs: dict[str, tuple[Read, Output]] = {}
+        for vendor, calls in vendors.items():
+            output = Output(self, {"vendor": vendor}, item_of=self._rows(calls))
+            calls.read.add_output(output)
+            self._outputs[vendor] = (calls.read, output)
 
     @property
+    @override
     def partitions(self) -> list[dict[str, t.Any]]:
         """One partition, and one bookmark, per vendor."""
-        return [{"vendor": vendor} for vendor in self.sources]
+        return [{"vendor": vendor} for vendor in self._outputs]
 
-    def prepare_sync(self, context: Context | None) -> None:
-        """A vendor's bookmark is checked as its stream checks its own."""
-        if context:
-            vendor = context["vendor"]
-            self.sources[vendor].checked_bookmark(
-                self.get_context_state(context), datetime.now(UTC), reader=self.vendor_calls[vendor]
-            )
-
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """A vendor whose stream is not selected is read now, for this stream alone (a
-        selected one wrote its rows in its own sync); rows are written by
-        :class:`VendorCalls`, never yielded here."""
+    @override
+    def get_records(self, context: Context | None) -> Iterable[t.Any]:
+        """The vendor's rows, from its read."""
         vendor = (context or {}).get("vendor")
-        if vendor in self.sources and not self.sources[vendor].selected:
-            self.sources[vendor].feed(self.vendor_calls[vendor])
-        return ()
+        if vendor not in self._outputs:
+            return ()
+        read, output = self._outputs[vendor]
+        return read.records_for(output)
 
+    def _rows(self, calls: VendorCalls) -> t.Callable[[], ItemOf]:
+        """How a vendor record becomes a row, chosen when the run starts.
 
-class VendorCalls:
-    """One vendor's ``call_records`` rows, written as the vendor's stream is read."""
+        Written directly: the row struct itself, with the record (or its JSON, when the
+        read encoded it already for the vendor stream) as ``raw``. Else the SDK's record
+        path (stream maps, selection) gets a plain dict, ``raw`` a copy it may edit."""
+        to_call, region = calls.to_call, calls.region
 
-    def __init__(self, stream: CallRecordsStream, vendor: str, source: WindowedStream) -> None:
-        to_call = source.to_call
-        if to_call is None:
-            raise TypeError(f"{source.name} declares no to_call")
-        self.name = stream.name
-        self.replication_key = t.cast("str", stream.replication_key)
-        self.vendor = vendor
-        self._stream = stream
-        self._source = source
-        self._to_call = to_call
-        self._region: str | None = source.settings.get("default_phone_region")
-        self._write: Callable[[CallRow, str], None] | None = None
-        self._raw: Callable[[dict], t.Any] = dict
-        #: Rows written in this run.
-        self.rows = 0
+        def item_of() -> ItemOf:
+            if self.writes_directly():
+                def row(record: dict[str, t.Any], encoded: msgspec.Raw | None) -> CallRow:
+                    call = to_call(record, region)
+                    call.raw = record if encoded is None else encoded
+                    return call
+                return row
 
-    @property
-    def selected(self) -> bool:
-        """Whether ``call_records`` is selected in this run."""
-        return self._stream.selected
+            def row_dict(record: dict[str, t.Any], _encoded: msgspec.Raw | None) -> dict[str, t.Any]:
+                call = to_call(record, region)
+                call.raw = dict(record)
+                return msgspec.structs.asdict(call)
+            return row_dict
 
-    @property
-    def state(self) -> dict[str, t.Any]:
-        """The vendor's partition state in ``call_records``."""
-        return self._stream.get_context_state({"vendor": self.vendor})
-
-    def write(self, record: dict[str, t.Any], time_extracted: str) -> None:
-        """The vendor record's normalised row, with the record itself as ``raw``."""
-        if self._write is None:
-            self._start()
-        row = self._to_call(record, self._region)
-        row.raw = self._raw(record)
-        self.rows += 1
-        t.cast("Callable[[CallRow, str], None]", self._write)(row, time_extracted)
-
-    def _start(self) -> None:
-        """Before the first row: the SCHEMA, and how rows are written. Both streams written
-        directly: the record is encoded once, for its own message and as ``raw``, and
-        the row struct is encoded as it is.
-        Else the SDK's record path (stream maps, selection) gets plain dicts, ``raw`` a
-        copy that it may edit freely."""
-        write = self._stream.open_output()
-        if self._stream.record_writer() is None:
-            self._raw = dict
-            self._write = lambda row, extracted: write(msgspec.structs.asdict(row), extracted)
-            return
-        self._write = write
-        vendor_writer = self._source.record_writer() if self._source.selected else None
-        self._raw = vendor_writer.encoded if vendor_writer is not None else _as_is
-
-    def flush(self) -> None:
-        """Write out buffered rows."""
-        self._stream.flush_output()
-
-    def checkpoint(self) -> None:
-        """Buffered rows, then a STATE message."""
-        self._stream.checkpoint()
-
-
-def _as_is(record: dict[str, t.Any]) -> dict[str, t.Any]:
-    return record
+        return item_of

@@ -4,19 +4,18 @@
 
 1. **Already E.164** (``+``, then 8 to 15 ASCII digits, the first 1-9): returned as it is,
    without parsing (one compiled ``fullmatch``). Most vendors send this form.
-   About 0.15 µs a call.
 2. **No default region and no ``+``**: libphonenumber needs one or the other, so the
    number is returned as given at once (``15557571011`` when the vendor's
-   ``default_phone_region`` is unset). About 0.06 µs a call.
-3. **Everything else** goes through an LRU cache of 65,536 ``(number, region)`` pairs
-   (about 0.11 µs a call when cached). Behind it, a number holding a character no
+   ``default_phone_region`` is unset).
+3. **Everything else** goes through an LRU cache of 65,536 ``(number, region)`` pairs.
+   Behind it, a number holding a character no
    written phone number has (letters, ``@``, ``:``: extensions such as
    ``Extension-06047530219``, SIP URIs, names) is kept as given without parsing: the
    library would read the digits out of ``Extension-06047530219`` (region IN:
    ``+916047530219``) and letters as a keypad (``1-800-FLOWERS``), which are not the
    number the vendor meant. The rest (``919650134255`` with region IN, ``0 96501 34255``)
-   is parsed by the ``phonenumbers`` library with the default region: about 11 µs for a
-   number not seen before. A sync whose numbers repeat (a contact center's own numbers,
+   is parsed by the ``phonenumbers`` library with the default region, far slower than a
+   cache hit. A sync whose numbers repeat (a contact center's own numbers,
    returning customers) stays on cached hits; one where every customer number is new
    (an outbound campaign, with a default region set) pays the parse once per number.
 
@@ -25,9 +24,7 @@ A parsed number becomes E.164 only if it is a possible number with its area code
 digits) has no E.164 form, and is kept as given. Nothing here knows a numbering plan:
 the library's metadata decides.
 
-Figures: CPython 3.11, phonenumbers 9.0, this project's 2-core machine, ``timeit`` of
-one call (best of 5 runs, 200,000 calls each); ``python -m tap_callrecords.core.phones``
-measures them again.
+``python -m tap_callrecords.core.phones`` measures each path's cost on this machine.
 """
 
 from __future__ import annotations

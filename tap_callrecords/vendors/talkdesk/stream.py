@@ -22,6 +22,7 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
     from tap_callrecords.core.client import VendorClient
+    from tap_callrecords.core.reader import Halt
 
 
 class TalkdeskCallsStream(WindowedStream):
@@ -39,9 +40,10 @@ class TalkdeskCallsStream(WindowedStream):
     window_align = staticmethod(floor_to_day)
     to_call = staticmethod(talkdesk_call)
 
-    def __init__(self, tap: Tap, *, client: VendorClient, settings: Mapping[str, t.Any]) -> None:
+    def __init__(self, tap: Tap, *, client: VendorClient, settings: Mapping[str, t.Any],
+                 halt: Halt | None = None) -> None:
         self.convert = records_for(ZoneInfo(str(settings["timezone"])))
-        super().__init__(tap, client=client, settings=settings)
+        super().__init__(tap, client=client, settings=settings, halt=halt)
 
     @property
     def window_step(self) -> timedelta:
