@@ -4,13 +4,30 @@ In the spirit of dlt's ``RESTClient``: everything a request to one vendor accoun
 lives in one object, built once by the tap from the vendor's settings and handed to
 that vendor's streams (and fetchers). Nothing reaches back into the tap.
 
-A reply is sorted once, here, into four kinds:
+Each call says what it is for and hands back a value of its own, never a response with
+something attached to it:
 
-- **success**: 2xx (and 3xx when the caller asks for redirects); a JSON body is decoded
-  once and kept on the response (:func:`parsed_body`);
-- **retriable**: 429, 5xx, timeouts, dropped connections, a malformed JSON body, or
-  whatever the vendor's :class:`ErrorDialect` calls retriable. Retried with backoff and
-  ``Retry-After`` (:mod:`~tap_callrecords.core.retry`); past the budget, one clear error;
+- :meth:`~VendorClient.get_page`: one page of a list endpoint, a :class:`Page` (its
+  ``records``, its decoded ``body`` for the paginator, its ``response``);
+- :meth:`~VendorClient.post_json`: a request with a JSON body (a job), a :class:`JSONReply`;
+- :meth:`~VendorClient.get_json_or_redirect`: a resource that answers JSON, or a redirect
+  once it is ready (a report file), a :class:`JSONReply` or a :class:`Redirect`;
+- :meth:`~VendorClient.stream_file`: a file at an absolute URL (pre-signed: no
+  credentials), its body left on the connection, a :class:`FileStream`;
+- :meth:`~VendorClient.delete`.
+
+A caller that gives a status a meaning of its own (a 429 that means "job quota full", a
+403 from an expired pre-signed URL, a 404 for a file already deleted) names it among the
+call's ``refusals``: that reply comes back as a :class:`Refused`, neither retried nor
+raised. Every other reply is sorted once, here, into four kinds:
+
+- **success**: 2xx (and 3xx for the call that takes a redirect for an answer); a JSON
+  body is decoded once, and its shape checked where the call knows it (a page's record
+  list) before anything in it is trusted;
+- **retriable**: 429, 5xx, timeouts, dropped connections, a malformed JSON body, a body
+  of the wrong shape, or whatever the vendor's :class:`ErrorDialect` calls retriable.
+  Retried with backoff and ``Retry-After`` (:mod:`~tap_callrecords.core.retry`); past
+  the budget, one clear error;
 - **renewable auth**: a 401 for a token that can be renewed: renewed once, retried at once;
 - **fatal**: anything else, as one clear :class:`~tap_callrecords.core.errors.VendorAPIError`
   naming the vendor and the path, never the query string or a secret.
@@ -23,6 +40,7 @@ import time
 import typing as t
 from dataclasses import dataclass
 from http import HTTPStatus
+from urllib.parse import urljoin
 
 import msgspec
 import requests
@@ -35,19 +53,81 @@ from tap_callrecords.core.redact import redact
 from tap_callrecords.core.retry import RetryPolicy, describe_failure, retrying
 
 if t.TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Collection, Iterator, Mapping
 
     from backoff.types import Details
 
 _JSON = msgspec.json.Decoder()
-#: Says what is wrong with a decoded reply body, or ``None`` when it has the expected shape.
-BodyCheck = t.Callable[[t.Any], "str | None"]
-_PARSED = "parsed_body"
+_ReplyT = t.TypeVar("_ReplyT", bound="Reply")
 
 
-def parsed_body(response: requests.Response) -> t.Any:
-    """The decoded JSON body, parsed once while the reply was classified."""
-    return response.__dict__.get(_PARSED)
+# -- What a call hands back -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply the client has classified; the call that asked says which kind it is."""
+
+    response: requests.Response
+
+
+@dataclass(frozen=True, slots=True)
+class JSONReply(Reply):
+    """A 2xx reply and its JSON body, decoded once."""
+
+    body: t.Any
+
+
+@dataclass(frozen=True, slots=True)
+class Page(JSONReply):
+    """One page of a list endpoint, like dlt's ``PageData``.
+
+    ``records`` is the body's record list, checked to be a list of objects (an absent
+    list, where the reply's count allowed it, is ``[]``); the paginator reads what leads
+    on (a token, a count) from ``body``.
+    """
+
+    records: list[dict[str, t.Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect(Reply):
+    """A 3xx taken as an answer; ``location`` made absolute, ``None`` without a ``Location``."""
+
+    location: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileStream(Reply):
+    """A 2xx reply whose body is still on the connection: read its chunks, then close it."""
+
+    def chunks(self, size: int) -> Iterator[bytes]:
+        """The body as it arrives, ``size`` bytes at a time (decompressed)."""
+        return self.response.iter_content(size)
+
+    @property
+    def length_checked(self) -> bool:
+        """Whether the HTTP layer checks the body against its ``Content-Length``, so that a
+        body cut short is an error there (a chunked one's end is the reader's to check)."""
+        return "Content-Length" in self.response.headers
+
+    def close(self) -> None:
+        """Let go of the connection, whether or not the body was read to its end."""
+        self.response.close()
+
+    def __enter__(self) -> FileStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Refused(Reply):
+    """A reply with one of the statuses the caller named as the call's ``refusals``."""
+
+
+# -- The client ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -112,100 +192,159 @@ class VendorClient:
         #: Settings named when the vendor rejects the credentials (e.g. ``<vendor>.api_key``).
         self.credential_settings = credential_settings
         self.session = VendorHTTPSession()
-        self._senders: dict[str, t.Callable[..., requests.Response]] = {}
+        self._attempts_with_retries: dict[str, t.Callable[..., t.Any]] = {}
         self.requests_sent = 0
         self.retries = 0
-
-    # -- Sending ------------------------------------------------------------------
 
     def url(self, path: str) -> str:
         """An absolute URL for a path below the API root (absolute URLs pass through)."""
         return path if "://" in path else f"{self.base_url}{path}"
 
-    def get_json(
-        self, path: str, params: Mapping[str, t.Any] | None = None, *, check: BodyCheck | None = None
-    ) -> requests.Response:
-        """``GET`` a JSON resource; the decoded body is :func:`parsed_body` of the reply.
+    # -- The calls ------------------------------------------------------------------------
 
-        ``check`` names what is wrong with a decoded body of the wrong shape (``None``:
-        nothing); such a reply is retried like a malformed one, never trusted.
+    def get_page(
+        self, path: str, params: Mapping[str, t.Any], *, records_key: str, count_key: str | None = None
+    ) -> Page:
+        """``GET`` one page of a list endpoint, its records under ``records_key``.
+
+        A body that is not an object whose ``records_key`` holds a list of objects is a
+        reply of the wrong shape (an absent list is allowed only where ``count_key`` says
+        0): retried like a malformed one, then one clear error. It is never taken for an
+        empty page, which would end the window and move the bookmark past calls never read.
         """
-        return self.send("GET", path, params=params, check=check)
+        label = _label(path)
 
-    def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, t.Any] | None = None,
-        json: t.Any = None,
-        authenticated: bool = True,
-        redirects: bool = False,
-        decode: bool = True,
-        stream: bool = False,
-        passthrough: tuple[int, ...] = (),
-        retry: bool = True,
-        check: BodyCheck | None = None,
-        what: str | None = None,
-    ) -> requests.Response:
-        """Send one request with retries; return the classified reply.
+        def page(response: requests.Response) -> Page:
+            self._raise_unless_success(response, label)
+            body = self._json_body(response, label)
+            problem = _page_problem(body, records_key, count_key)
+            if problem:
+                raise RetriableAPIError(f"a reply of the wrong shape from {label}: {problem}", response)
+            return Page(response, body, body.get(records_key) or [])
 
-        ``redirects``: a 3xx is a success to hand back (not followed). ``decode``: the
-        body must be JSON. ``stream``: the body is left unread for the caller to stream.
-        ``authenticated=False`` sends no credentials (a pre-signed URL rejects them).
-        ``passthrough``: statuses handed back unclassified and unretried, for a caller
-        that gives them a meaning of its own (a 429 that means "job quota full").
-        ``retry=False``: one attempt only (clean-up on the way out must not linger).
+        return self._exchange(self._request("GET", path, params=params), label, page)
+
+    def post_json(
+        self, path: str, body: t.Any, *, what: str | None = None, refusals: Collection[int] = ()
+    ) -> JSONReply | Refused:
+        """``POST`` a JSON body; the reply's JSON body, or a :class:`Refused` for ``refusals``."""
+        label = _label(path, what)
+
+        def reply(response: requests.Response) -> JSONReply | Refused:
+            if response.status_code in refusals:
+                return Refused(response)
+            self._raise_unless_success(response, label)
+            return JSONReply(response, self._json_body(response, label))
+
+        return self._exchange(self._request("POST", path, json=body), label, reply)
+
+    def get_json_or_redirect(self, path: str, *, what: str | None = None) -> JSONReply | Redirect:
+        """``GET`` a resource that answers JSON, or a 3xx once what it stands for is ready.
+
+        The redirect is handed back, not followed: where it leads (and with which
+        credentials) is the caller's to say.
         """
-        request = requests.Request(
-            method, self.url(path), params=params, json=json,
-            auth=self.auth if authenticated else None,
-        )
-        label = what or path.split("?", 1)[0]
-        send = self._retrying(label) if retry else self._send_once
-        return send(request, label, redirects=redirects, decode=decode, stream=stream,
-                    passthrough=passthrough, check=check)
+        label = _label(path, what)
 
-    def _retrying(self, label: str) -> t.Callable[..., requests.Response]:
-        """``_send_once`` under the retry policy, built once per path (not per request)."""
-        send = self._senders.get(label)
-        if send is None:
-            send = self._senders[label] = retrying(
-                self._send_once, policy=self.retry_policy, vendor=self.label, what=label,
-                on_backoff=self._on_backoff(label),
-            )
-        return send
+        def reply(response: requests.Response) -> JSONReply | Redirect:
+            if HTTPStatus.MULTIPLE_CHOICES <= response.status_code < HTTPStatus.BAD_REQUEST:
+                location = response.headers.get("Location")
+                return Redirect(response, urljoin(response.url, location) if location else None)
+            self._raise_unless_success(response, label)
+            return JSONReply(response, self._json_body(response, label))
 
-    def _send_once(
+        return self._exchange(self._request("GET", path), label, reply)
+
+    def stream_file(self, url: str, *, what: str, refusals: Collection[int] = ()) -> FileStream | Refused:
+        """``GET`` a file at an absolute URL without the client's credentials, body unread.
+
+        For a pre-signed object-store URL, which carries its own signature and rejects
+        a request that also carries ``Authorization``. ``what`` names it in messages (the
+        URL itself holds the signature). A redirect is an error.
+        """
+
+        def file(response: requests.Response) -> FileStream | Refused:
+            if response.status_code in refusals:
+                return Refused(response)
+            self._raise_unless_success(response, what)
+            return FileStream(response)
+
+        return self._exchange(requests.Request("GET", url), what, file, streamed=True)
+
+    def delete(
+        self, path: str, *, what: str | None = None, refusals: Collection[int] = (), retry: bool = True
+    ) -> Reply | Refused:
+        """``DELETE`` a resource; ``retry=False``: one attempt only (clean-up on the way out
+        must not linger)."""
+        label = _label(path, what)
+
+        def reply(response: requests.Response) -> Reply | Refused:
+            if response.status_code in refusals:
+                return Refused(response)
+            self._raise_unless_success(response, label)
+            return Reply(response)
+
+        return self._exchange(self._request("DELETE", path), label, reply, retry=retry)
+
+    # -- Sending ----------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, *, params: Mapping[str, t.Any] | None = None, json: t.Any = None
+    ) -> requests.Request:
+        """A request below the API root, with the client's credentials."""
+        return requests.Request(method, self.url(path), params=params, json=json, auth=self.auth)
+
+    def _exchange(
         self,
         request: requests.Request,
         label: str,
+        read: Callable[[requests.Response], _ReplyT],
         *,
-        redirects: bool,
-        decode: bool,
-        stream: bool,
-        passthrough: tuple[int, ...],
-        check: BodyCheck | None,
-    ) -> requests.Response:
+        streamed: bool = False,
+        retry: bool = True,
+    ) -> _ReplyT:
+        """Send ``request`` (retried unless ``retry=False``) until ``read`` makes a reply of it.
+
+        ``read`` classifies the reply and raises to retry or to stop; ``streamed``: a
+        success's body is left on the connection for the caller.
+        """
+        attempt = self._attempt_with_retries(label) if retry else self._attempt
+        return attempt(request, label, read, streamed)
+
+    def _attempt_with_retries(self, label: str) -> t.Callable[..., t.Any]:
+        """``_attempt`` under the retry policy, built once per label (not per request)."""
+        attempt = self._attempts_with_retries.get(label)
+        if attempt is None:
+            attempt = self._attempts_with_retries[label] = retrying(
+                self._attempt, policy=self.retry_policy, vendor=self.label, what=label,
+                on_backoff=self._on_backoff(label),
+            )
+        return attempt
+
+    def _attempt(
+        self,
+        request: requests.Request,
+        label: str,
+        read: Callable[[requests.Response], _ReplyT],
+        streamed: bool,
+    ) -> _ReplyT:
+        """One request under the rate cap; its body read by the deadline, within the size limit."""
         self.rate_limiter.wait()
         prepared = self.session.prepare_request(request)
         self.requests_sent += 1
         deadline = time.monotonic() + self.timeout
         response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=True)
-        if not stream or response.status_code >= HTTPStatus.BAD_REQUEST:
+        if not streamed or response.status_code >= HTTPStatus.MULTIPLE_CHOICES:
             try:
                 read_body(response, deadline=deadline)
             except BodyTooLarge as exc:
                 raise VendorAPIError(f"{self.label}: {exc} ({label}); stopped rather than run out of "
                                      "memory.") from None
-        if response.status_code in passthrough:
-            return response
         try:
-            self.classify(response, label, redirects=redirects, decode=decode and not stream, check=check)
+            return read(response)
         except BaseException:
             response.close()
             raise
-        return response
 
     def _on_backoff(self, label: str) -> t.Callable[[Details], None]:
         def log_retry(details: Details) -> None:
@@ -224,19 +363,13 @@ class VendorClient:
 
         return log_retry
 
-    # -- Classifying replies ----------------------------------------------------------
+    # -- Classifying replies ------------------------------------------------------------------
 
-    def classify(
-        self,
-        response: requests.Response,
-        label: str,
-        *,
-        redirects: bool,
-        decode: bool,
-        check: BodyCheck | None = None,
-    ) -> None:
-        """Sort a reply into success, retriable, renewable-auth and fatal (see module doc)."""
+    def _raise_unless_success(self, response: requests.Response, label: str) -> None:
+        """Raise for anything but a 2xx: renewable auth, retriable or fatal (see the module doc)."""
         status = response.status_code
+        if status < HTTPStatus.MULTIPLE_CHOICES:
+            return
         if status == HTTPStatus.UNAUTHORIZED and self.auth is not None:
             invalidate = getattr(self.auth, "invalidate", None)
             if invalidate is not None and invalidate():
@@ -251,27 +384,23 @@ class VendorClient:
             raise self.dialect.client_error(self, response) or VendorAPIError(
                 self.error_message(response, label)
             )
-        if HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
-            if redirects:
-                return
-            raise VendorAPIError(self.error_message(response, label))
-        if not decode:
-            return
+        raise VendorAPIError(self.error_message(response, label))
+
+    def _json_body(self, response: requests.Response, label: str) -> t.Any:
+        """A success's body decoded: a malformed one is retried, and the vendor's dialect
+        may read an error in a well-formed one."""
         try:
             body = _JSON.decode(response.content)
         except msgspec.DecodeError:
             raise RetriableAPIError(
                 f"malformed JSON body from {label} "
-                f"(HTTP {status}, {len(response.content)} bytes)",
+                f"(HTTP {response.status_code}, {len(response.content)} bytes)",
                 response,
             ) from None
-        response.__dict__[_PARSED] = body
         error = self.dialect.body_error(self, response, body)
         if error is not None:
             raise error
-        problem = check(body) if check is not None else None
-        if problem:
-            raise RetriableAPIError(f"a reply of the wrong shape from {label}: {problem}", response)
+        return body
 
     def error_message(self, response: requests.Response, label: str, *, named: bool = True) -> str:
         """Status, path and a short redacted body; never the query string.
@@ -286,3 +415,23 @@ class VendorClient:
             + (f": {body}" if body else "")
         )
 
+
+def _label(path: str, what: str | None = None) -> str:
+    """How a request is named in messages: ``what``, else its path without the query."""
+    return what or path.split("?", 1)[0]
+
+
+def _page_problem(body: t.Any, records_key: str, count_key: str | None) -> str | None:
+    """What is wrong with a reply body, or ``None`` if it is a page of records."""
+    if not isinstance(body, dict):
+        return f"the reply is a JSON {type(body).__name__}, not an object"
+    records = body.get(records_key)
+    if records is None:
+        if records_key not in body and count_key is not None and body.get(count_key) in (0, "0"):
+            return None
+        return f'its "{records_key}" list is ' + ("null" if records_key in body else "missing")
+    if not isinstance(records, list):
+        return f'its "{records_key}" is a {type(records).__name__}, not a list'
+    if not all(type(record) is dict for record in records):
+        return f'its "{records_key}" list holds items that are not objects'
+    return None

@@ -2,7 +2,8 @@
 
 The endpoint is a description (path, query parameters for a window and a page, where
 the records sit in a reply, a paginator); the SDK's paginator classes carry the paging
-state (page numbers, ``next_page_token``, ``search_token`` chains).
+state (page numbers, ``next_page_token``, ``search_token`` chains), advanced on each
+:class:`~tap_callrecords.core.client.Page` (see :class:`PagePaginator`).
 
 The next request depends only on the current reply (its token or count), so it is sent
 as soon as that reply is parsed, on a single background thread; the vendor's latency
@@ -16,9 +17,10 @@ Nothing a vendor says is trusted unchecked:
 
 - **Shape.** A reply whose record list is missing, null or not a list, or holds items
   that are not objects, is a reply of the wrong shape: retried like a malformed body,
-  then one clear error. It never counts as an empty page (which would end the window
-  and move the bookmark past calls never read). A missing list is accepted only when
-  the reply's own count (``count_key``) says there are no records.
+  then one clear error (:meth:`VendorClient.get_page
+  <tap_callrecords.core.client.VendorClient.get_page>`). It never counts as an empty
+  page. A missing list is accepted only when the reply's own count (``count_key``) says
+  there are no records.
 - **Progress.** Paging that stops making progress ends the run with one clear error
   naming the vendor, stream and window: a page token (or page number) seen before in
   the window, a page holding exactly the records of a page already read, or
@@ -28,20 +30,62 @@ Nothing a vendor says is trusted unchecked:
 from __future__ import annotations
 
 import typing as t
+from abc import abstractmethod
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tap_callrecords.core.client import parsed_body
+from singer_sdk.pagination import BaseAPIPaginator
+
 from tap_callrecords.core.errors import VendorAPIError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
     import requests
-    from singer_sdk.pagination import BaseAPIPaginator
 
-    from tap_callrecords.core.client import VendorClient
+    from tap_callrecords.core.client import Page, VendorClient
     from tap_callrecords.core.windows import Window
+
+TPageToken = t.TypeVar("TPageToken")
+
+
+class PagePaginator(BaseAPIPaginator[TPageToken]):
+    """An SDK paginator that reads where the next page is from the :class:`Page` just read.
+
+    The SDK's hooks take a ``requests.Response``, but a page's body is decoded once, by
+    the client, while its shape is checked; a paginator reading the response would
+    decode every page a second time, on the hottest path, or need the body smuggled onto
+    the response. So the fetcher hands the whole page to :meth:`advance_page`, which
+    holds it in the typed :attr:`page` for the length of the SDK's own ``advance`` (the
+    SDK still counts the pages, refuses a token repeated at once and sets ``finished``);
+    the SDK's ``get_next`` passes that page on to :meth:`next_value`. A vendor writes
+    ``next_value`` (and ``continue_if_empty_page`` when an empty page may lead on).
+    """
+
+    #: The page being advanced past, only during :meth:`advance_page`.
+    page: Page | None = None
+
+    def advance_page(self, page: Page) -> None:
+        """Move to the value :meth:`next_value` reads from ``page`` (or finish)."""
+        self.page = page
+        try:
+            self.advance(page.response)
+        finally:
+            self.page = None
+
+    def get_next(self, response: requests.Response) -> TPageToken | None:
+        page = self.page
+        if page is None or page.response is not response:
+            raise TypeError(f"{type(self).__name__} moves on pages: call advance_page(page)")
+        return self.next_value(page)
+
+    @abstractmethod
+    def next_value(self, page: Page) -> TPageToken | None:
+        """The value for the page after ``page``; ``None`` (or another false value): no more."""
+
+    def continue_if_empty_page(self, page: Page) -> bool:
+        """Whether a page without records may still lead on (default: it ends the window)."""
+        return False
 
 
 @dataclass
@@ -54,7 +98,7 @@ class PagedEndpoint:
     #: Query parameters for a window and a page (the paginator's current value).
     params: Callable[[Window, t.Any], dict[str, t.Any]]
     #: A fresh paginator for a window.
-    paginator: Callable[[], BaseAPIPaginator[t.Any]]
+    paginator: Callable[[], PagePaginator[t.Any]]
     #: The error a vendor raises for an expired page token: restart the window.
     restart_on: type[Exception] | None = None
     #: The record's key: to skip records already yielded after a restart, and to tell a
@@ -82,28 +126,6 @@ class PagedFetcher:
         self.client = client
         self.endpoint = endpoint
         self.name = name
-
-    def records_of(self, response: requests.Response) -> list[dict[str, t.Any]]:
-        """The records of one page (its shape was checked when it arrived)."""
-        body = parsed_body(response)
-        return body.get(self.endpoint.records_key) or []
-
-    def check_page(self, body: t.Any) -> str | None:
-        """What is wrong with a reply body, or ``None`` if it is a page of records."""
-        key = self.endpoint.records_key
-        if not isinstance(body, dict):
-            return f"the reply is a JSON {type(body).__name__}, not an object"
-        records = body.get(key)
-        if records is None:
-            count_key = self.endpoint.count_key
-            if key not in body and count_key is not None and body.get(count_key) in (0, "0"):
-                return None
-            return f'its "{key}" list is ' + ("null" if key in body else "missing")
-        if not isinstance(records, list):
-            return f'its "{key}" is a {type(records).__name__}, not a list'
-        if not all(type(record) is dict for record in records):
-            return f'its "{key}" list holds items that are not objects'
-        return None
 
     def read(self, windows: Iterable[Window]) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
         """Each window with its records, one window at a time."""
@@ -148,22 +170,23 @@ class PagedFetcher:
         client = self.client
         progress = _Progress(self, window)
 
-        def get(page: t.Any) -> requests.Response:
-            return client.get_json(endpoint.path, endpoint.params(window, page), check=self.check_page)
+        def get(value: t.Any) -> Page:
+            return client.get_page(endpoint.path, endpoint.params(window, value),
+                                   records_key=endpoint.records_key, count_key=endpoint.count_key)
 
         # Not ``with``: leaving early (an error, a signal) must not wait for the request
         # in flight; the thread finishes it on its own and the process does not join it.
         prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
         try:
             progress.page(paginator.current_value)
-            pending: Future[requests.Response] | None = prefetcher.submit(get, paginator.current_value)
+            pending: Future[Page] | None = prefetcher.submit(get, paginator.current_value)
             while pending is not None:
-                response = pending.result()
-                records = self.records_of(response)
+                page = pending.result()
+                records = page.records
                 progress.records(records)
                 pending = None
-                if records or paginator.continue_if_empty(response):
-                    paginator.advance(response)
+                if records or paginator.continue_if_empty_page(page):
+                    paginator.advance_page(page)
                     if not paginator.finished:
                         progress.page(paginator.current_value)
                         pending = prefetcher.submit(get, paginator.current_value)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import typing as t
 
-from singer_sdk.pagination import BaseAPIPaginator
-
-from tap_callrecords.core.client import parsed_body
+from tap_callrecords.core.paged import PagePaginator
 
 if t.TYPE_CHECKING:
-    import requests
+    from tap_callrecords.core.client import Page
 
 
 def _positive_int(value: t.Any) -> int | None:
@@ -20,7 +18,7 @@ def _positive_int(value: t.Any) -> int | None:
     return number if number > 0 else None
 
 
-class PageNumberPaginator(BaseAPIPaginator[int]):
+class PageNumberPaginator(PagePaginator[int]):
     """Pages 1, 2, ... until ``page * limit >= count`` or a page has no ``results``.
 
     ``limit`` is read from the reply when present (the page size Smartflo really used,
@@ -32,16 +30,12 @@ class PageNumberPaginator(BaseAPIPaginator[int]):
         super().__init__(1)
         self.limit = limit
 
-    def get_next(self, response: requests.Response) -> int | None:
-        body = parsed_body(response)
-        if not isinstance(body, dict):
+    def next_value(self, page: Page) -> int | None:
+        if not page.records:
             return None
-        results = body.get("results") or []
-        if not results:
-            return None
-        page = t.cast("int", self.current_value)
-        limit = _positive_int(body.get("limit")) or self.limit
-        count = body.get("count")
+        number = t.cast("int", self.current_value)
+        limit = _positive_int(page.body.get("limit")) or self.limit
+        count = page.body.get("count")
         if count is None:
-            return page + 1 if len(results) >= limit else None
-        return page + 1 if page * limit < (_positive_int(count) or 0) else None
+            return number + 1 if len(page.records) >= limit else None
+        return number + 1 if number * limit < (_positive_int(count) or 0) else None

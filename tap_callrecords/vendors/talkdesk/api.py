@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import typing as t
 from datetime import datetime
-from urllib.parse import urljoin
 
 from tap_callrecords.core.auth import ClientCredentialsAuth
-from tap_callrecords.core.client import VendorClient, parsed_body
+from tap_callrecords.core.client import Redirect, Refused, VendorClient
 from tap_callrecords.core.convert import UTC
 from tap_callrecords.core.errors import VendorAPIError
 from tap_callrecords.core.files import csv_rows, json_array_items, json_lines
@@ -38,9 +37,7 @@ if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
-    import requests
-
-    from tap_callrecords.core.client import RequestSettings
+    from tap_callrecords.core.client import FileStream, RequestSettings
     from tap_callrecords.core.windows import Window
 
 LABEL = "Talkdesk"
@@ -57,6 +54,8 @@ REPORT = "/data/reports/explore_calls"
 ROW_CAP = 1_000_000
 RUNNING = frozenset(("created", "processing", "uploading", "queued"))
 ENDED = frozenset(("failed", "canceled", "cancelled", "deleted", "expired"))
+#: The answer to a new job when the account's job quota is full.
+QUOTA_FULL = 429
 #: The object store's answers to an expired pre-signed URL.
 EXPIRED_URL = (400, 403)
 MAX_URL_RENEWALS = 3
@@ -132,21 +131,19 @@ class ExploreCallsReports:
             "format": self.report_format,
             "timespan": {"from": utc_z(window.start), "to": utc_z(window.end)},
         }
-        response = self.client.send("POST", f"{REPORT}/jobs", json=body, passthrough=(429,))
-        if response.status_code == 429:
-            response.close()
-            return QuotaFull(retry_after_seconds(response))
-        job_id = _job(parsed_body(response)).get("id")
+        reply = self.client.post_json(f"{REPORT}/jobs", body, refusals=(QUOTA_FULL,))
+        if isinstance(reply, Refused):
+            return QuotaFull(retry_after_seconds(reply.response))
+        job_id = _job(reply.body).get("id")
         if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
             raise VendorAPIError(f"{LABEL}: the reply to a new report job holds no job id")
         return str(job_id)
 
     def status(self, job_id: str) -> tuple[JobState, str]:
-        response = self.client.send("GET", f"{REPORT}/jobs/{job_id}", redirects=True,
-                                    what=f"{REPORT}/jobs/<id>")
-        if 300 <= response.status_code < 400:
+        reply = self.client.get_json_or_redirect(f"{REPORT}/jobs/{job_id}", what=f"{REPORT}/jobs/<id>")
+        if isinstance(reply, Redirect):
             return JobState.DONE, "done"
-        status = str(_job(parsed_body(response)).get("status") or "").lower()
+        status = str(_job(reply.body).get("status") or "").lower()
         if status == "done":
             return JobState.DONE, status
         if status in ENDED:
@@ -155,17 +152,13 @@ class ExploreCallsReports:
 
     def download(self, job_id: str) -> Iterator[dict[str, t.Any]] | None:
         for _ in range(MAX_URL_RENEWALS):
-            files = self.client.send("GET", f"{REPORT}/files/{job_id}", redirects=True,
-                                     what=f"{REPORT}/files/<id>")
-            location = files.headers.get("Location")
-            if not 300 <= files.status_code < 400:
+            files = self.client.get_json_or_redirect(f"{REPORT}/files/{job_id}", what=f"{REPORT}/files/<id>")
+            if not isinstance(files, Redirect):
                 return None  # the job's body again: the file is not ready
-            if not location:
+            if files.location is None:
                 raise VendorAPIError(f"{LABEL}: the files endpoint redirected without a Location")
-            file = self.client.send("GET", urljoin(files.url, location), authenticated=False, stream=True,
-                                    decode=False, passthrough=EXPIRED_URL, what="the report file")
-            if file.status_code in EXPIRED_URL:
-                file.close()
+            file = self.client.stream_file(files.location, what="the report file", refusals=EXPIRED_URL)
+            if isinstance(file, Refused):
                 self.client.logger.info("%s: the download URL of job %s has expired; asking for a new one",
                                         LABEL, job_id)
                 continue
@@ -175,17 +168,16 @@ class ExploreCallsReports:
             "(expired or rejected by the object store)."
         )
 
-    def _rows(self, file: requests.Response) -> Iterator[dict[str, t.Any]]:
-        try:
-            yield from self.parse(file.iter_content(CHUNK), "Content-Length" in file.headers)
-        finally:
-            file.close()
+    def _rows(self, file: FileStream) -> Iterator[dict[str, t.Any]]:
+        with file:
+            yield from self.parse(file.chunks(CHUNK), file.length_checked)
 
     def delete(self, job_id: str, *, retry: bool) -> None:
         # A 404 is a file already gone (a retried delete whose first reply was lost).
-        self.client.send("DELETE", f"{REPORT}/files/{job_id}", decode=False, retry=retry,
-                         passthrough=(404,), what=f"{REPORT}/files/<id>").close()
+        self.client.delete(f"{REPORT}/files/{job_id}", what=f"{REPORT}/files/<id>", retry=retry,
+                           refusals=(404,))
 
     def cancel(self, job_id: str) -> None:
-        self.client.send("DELETE", f"{REPORT}/jobs/{job_id}", decode=False, retry=False,
-                         passthrough=(404, 405, 409), what=f"{REPORT}/jobs/<id>").close()
+        # Gone, not cancellable, or finished already: nothing left running either way.
+        self.client.delete(f"{REPORT}/jobs/{job_id}", what=f"{REPORT}/jobs/<id>", retry=False,
+                           refusals=(404, 405, 409))

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import typing as t
 
-from singer_sdk.pagination import BaseAPIPaginator
-
-from tap_callrecords.core.client import parsed_body
+from tap_callrecords.core.paged import PagePaginator
 
 if t.TYPE_CHECKING:
-    import requests
+    from tap_callrecords.core.client import Page
 
 CHAIN_CAP = 10_000
 
@@ -21,7 +19,7 @@ class ChainPage(t.NamedTuple):
     page: int
 
 
-class SearchTokenPaginator(BaseAPIPaginator[ChainPage]):
+class SearchTokenPaginator(PagePaginator[ChainPage]):
     """Pages through a chain, then follows the newest ``search_token`` until it is null.
 
     The docs show the token on "a" reply of a full chain without saying which; the
@@ -34,19 +32,18 @@ class SearchTokenPaginator(BaseAPIPaginator[ChainPage]):
         self.per_page = per_page
         self._next_chain_token: str | None = None
 
-    def get_next(self, response: requests.Response) -> ChainPage | None:
-        body = parsed_body(response)
+    def next_value(self, page: Page) -> ChainPage | None:
         current = t.cast("ChainPage", self.current_value)
-        token = body.get("search_token")
+        token = page.body.get("search_token")
         if token and token != current.search_token:
             self._next_chain_token = token
-        served = len(body.get("records") or [])
+        served = len(page.records)
         chain_exhausted = served < self.per_page or current.page * self.per_page >= CHAIN_CAP
         if not chain_exhausted:
             return ChainPage(current.search_token, current.page + 1)
         next_token, self._next_chain_token = self._next_chain_token, None
         return ChainPage(next_token, 1) if next_token else None
 
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        """An empty page may still carry a token to the next chain; ``get_next`` decides."""
+    def continue_if_empty_page(self, page: Page) -> bool:
+        """An empty page may still carry a token to the next chain; ``next_value`` decides."""
         return True

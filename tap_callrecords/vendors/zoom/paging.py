@@ -11,13 +11,13 @@ import typing as t
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
-from singer_sdk.pagination import BaseAPIPaginator
-
-from tap_callrecords.core.client import parsed_body
 from tap_callrecords.core.errors import VendorAPIError
+from tap_callrecords.core.paged import PagePaginator
 
 if t.TYPE_CHECKING:
     import requests
+
+    from tap_callrecords.core.client import Page
 
 #: Zoom's "invalid parameter" code; it also marks an expired or unknown page token.
 INVALID_PARAMETER = 300
@@ -27,19 +27,18 @@ class PageTokenExpired(VendorAPIError):
     """Zoom refused a ``next_page_token`` (expired after 15 minutes, or unknown)."""
 
 
-class NextPageTokenPaginator(BaseAPIPaginator[str | None]):
+class NextPageTokenPaginator(PagePaginator[str | None]):
     """Follows ``next_page_token``; ``""``, null or a missing token ends the window."""
 
     def __init__(self) -> None:
         super().__init__(None)
 
-    def get_next(self, response: requests.Response) -> str | None:
-        body = parsed_body(response)
-        token = body.get("next_page_token") if isinstance(body, dict) else None
+    def next_value(self, page: Page) -> str | None:
+        token = page.body.get("next_page_token")
         return token if isinstance(token, str) and token else None
 
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        """An empty page that still carries a token is followed; ``get_next`` decides."""
+    def continue_if_empty_page(self, page: Page) -> bool:
+        """An empty page that still carries a token is followed; ``next_value`` decides."""
         return True
 
 
