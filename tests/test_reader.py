@@ -270,3 +270,47 @@ def test_a_read_abandoned_by_its_first_output_is_run_again_for_the_next():
 
     assert fetcher.reads == 2 and vendor.records() == CALLS and vendor.bookmark() == at(4)
     assert derived.bookmark() is None  # its turn is over: the second read leaves it out
+
+
+# -- Whichever time the vendor's range filter selects by ---------------------------------------
+
+
+class EndFilteringFetcher(ListFetcher):
+    """A vendor whose range filter selects calls by their end (``ends``), or pads each
+    window's range by ``pad`` on either side."""
+
+    def __init__(self, records, *, pad: timedelta = timedelta(0), by_end: bool = True) -> None:
+        super().__init__(records)
+        self.pad, self.by_end = pad, by_end
+
+    def read(self, windows):
+        self.reads += 1
+        for window in windows:
+            time = "ends" if self.by_end else "t"
+            low, high = window.start - self.pad, window.end + self.pad
+            yield window, [raw for raw in self.records if low <= parse_iso_datetime(raw[time]) < high]
+
+
+#: Calls that each cross an hour's end.
+LONG_CALLS = [{"id": f"long{n}", "t": at(n + 0.5), "ends": at(n + 1.25)} for n in range(3)]
+
+
+def test_a_call_returned_only_for_the_window_of_its_end_is_handed_out_once():
+    read = Read(source(EndFilteringFetcher(LONG_CALLS)))
+    vendor = Recorder("vendor_calls")
+    [output] = outputs(read, vendor)
+
+    vendor.sync(read, output)
+
+    assert [record["id"] for record in vendor.records()] == ["long0", "long1", "long2"]
+
+
+def test_a_padded_range_hands_out_each_call_once():
+    calls = [{**call, "ends": call["t"]} for call in CALLS]
+    read = Read(source(EndFilteringFetcher(calls, pad=timedelta(minutes=90), by_end=False)))
+    vendor = Recorder("vendor_calls")
+    [output] = outputs(read, vendor)
+
+    vendor.sync(read, output)
+
+    assert vendor.records() == [{"id": c["id"], "t": c["t"]} for c in calls]

@@ -311,7 +311,16 @@ class Read:
                     output.stream.checkpoint()
 
     def _run(self, live: Output, outputs: Sequence[Output]) -> Iterator[t.Any]:
-        """Fetch window after window; ``live``'s items are yielded, the others' spooled."""
+        """Fetch window after window; ``live``'s items are yielded, the others' spooled.
+
+        A window's records are those whose replication key lies inside it, and **late**
+        ones: a record of an earlier window (by less than the lookback) that this run has
+        not handed out yet. No vendor says whether its range filter selects by a call's
+        start or its end, and some list a call only once it has ended: then a call that
+        crosses a window's end is returned only for a later window, and one still going
+        on only by a later run, whose lookback re-reads its window. Records of a later
+        window, or older than the lookback, are skipped (a vendor's padded range).
+        """
         source = self.source
         plan = self.plan(outputs)
         own = next((output for output in outputs if output.is_source), None)
@@ -325,8 +334,16 @@ class Read:
         spooled = [(self._spools[output], output.item_of(), plan.starts[output], output.is_source)
                    for output in outputs if output is not live]
         live_count = 0
+        horizon = timedelta(minutes=int(source.config["lookback_minutes"]))
+        #: Keys handed out this run, with their replication key, that a later window may
+        #: return again (see :meth:`_run`'s "late" records); pruned as the windows move on.
+        handed: dict[t.Any, str] = {}
         for window, records in source.fetcher.read(plan.windows):
             low, high = to_utc_iso(window.start), to_utc_iso(window.end)
+            late_from = to_utc_iso(max(window.start - horizon, plan.run.start))
+            remember_from = to_utc_iso(window.end - horizon)
+            if handed and min(handed.values()) < late_from:
+                handed = {ident: value for ident, value in handed.items() if value >= late_from}
             new_from = progress.new_from(low, high)  # [low, new_from): the lookback, re-read
             takers = [(spool.write, item, since, is_source)
                       for spool, item, since, is_source in spooled if since < high]
@@ -340,9 +357,11 @@ class Read:
                     continue
                 record = t.cast("dict[str, t.Any]", record)
                 value = record[key]
-                if not low <= value < high:
+                if value >= high or (value < low and (value < late_from or record[primary_key] in handed)):
                     skipped += 1
                     continue
+                if value >= remember_from:
+                    handed[record[primary_key]] = value
                 if value < new_from:
                     reread += 1
                 else:
