@@ -88,7 +88,8 @@ def _unknown_top_level(
     config: Mapping[str, t.Any], properties: Mapping[str, t.Any], vendors: Sequence[Vendor],
     report: SettingsReport,
 ) -> bool:
-    """Report each top-level key the schema does not declare; whether one was an error.
+    """Report each top-level key the schema does not declare; whether one was taken for
+    an unknown vendor.
 
     An object, or a name close to a vendor's, is an error: it is meant as a vendor to
     sync, or as settings that change what is synced. Any other key is a warning, with the
@@ -98,12 +99,13 @@ def _unknown_top_level(
     configured = [vendor for vendor in vendors if vendor.key in config] or list(vendors)
     known = [*properties, *(f"{vendor.key}.{name}" for vendor in configured
                             for name in vendor.settings.to_dict()["properties"])]
-    refused = False
+    unknown_vendor = False
     for key, value in config.items():
         if key in properties:
             continue
         match = closest(key, known)
         if match in vendor_keys or (isinstance(value, Mapping) and match is None):
+            unknown_vendor = True
             meant = f"; did you mean {match}? The" if match else "; the"
             report.errors.append(f"{key} is not a vendor this tap reads{meant} vendors are "
                                  f"{', '.join(vendor_keys)}.")
@@ -113,9 +115,7 @@ def _unknown_top_level(
         else:
             report.warnings.append(f"{key} is not a setting of this tap and is ignored"
                                    f"{_suggestion(key, match)}")
-            continue
-        refused = True
-    return refused
+    return unknown_vendor
 
 
 def validate_settings(

@@ -161,10 +161,10 @@ def check_settings(
     checks: Mapping[str, SettingCheck] | None = None,
 ) -> list[str]:
     """Every problem with the settings of ``config`` declared in ``properties``, as the
-    user's messages: a required setting missing, a value breaking its schema (nested
-    objects' settings too). A setting with a code check in ``checks`` is checked by it
-    alone. ``prefix`` makes the names the user writes (``voiso.``); ``owner`` is who needs
-    a setting ("Voiso needs it").
+    user's messages: a required setting missing (unset or empty), a value breaking its
+    schema (nested objects' settings too). A setting with a code check in ``checks`` is
+    checked by it alone. ``prefix`` makes the names the user writes (``voiso.``);
+    ``owner`` is who needs a setting ("Voiso needs it").
     """
     messages: list[str] = []
     for key, schema in properties.items():
@@ -172,7 +172,7 @@ def check_settings(
         value = config.get(key)
         if checks and key in checks:
             message = checks[key](name, value)
-        elif value is None or value == "":
+        elif value is None or (value == "" and key in required):
             message = f"{name} is missing; {owner} needs it." if key in required else None
         else:
             message = value_problem(name, value, schema, owner)
