@@ -22,6 +22,7 @@ from typing_extensions import override
 from tap_callrecords.about import format_about
 from tap_callrecords.call_records.stream import CallRecordsStream, VendorCalls
 from tap_callrecords.core import logs
+from tap_callrecords.core.bounds import describe_bounds
 from tap_callrecords.core.client import RequestSettings
 from tap_callrecords.core.convert import UTC
 from tap_callrecords.core.errors import OUTPUT_CLOSED
@@ -38,33 +39,33 @@ from tap_callrecords.vendors import VENDORS
 if t.TYPE_CHECKING:
     from types import FrameType
 
-COMMON_SETTINGS = th.PropertiesList(
+COMMON_SETTINGS = describe_bounds(th.PropertiesList(
     th.Property("start_date", th.StringType, required=True,
                 description=f"Earliest call to sync: {DATE_HINT}. No offset means UTC."),
     th.Property("end_date", th.StringType,
                 description="Sync calls before this instant (exclusive). Default: now minus the "
                 "vendor's data latency."),
-    th.Property("lookback_minutes", th.IntegerType, default=180,
+    th.Property("lookback_minutes", th.IntegerType(minimum=0), default=180,
                 description="How far before its bookmark an incremental run re-reads, to catch "
                 "calls that finish or change late. Re-read calls are re-emitted; targets "
                 "dedupe them by primary key."),
-    th.Property("request_timeout_seconds", th.NumberType, default=60,
+    th.Property("request_timeout_seconds", th.NumberType(exclusive_minimum=0), default=60,
                 description="Seconds a vendor has for a whole reply (connecting, the headers and "
                 "every byte of the body) before the request is retried."),
-    th.Property("max_retries", th.IntegerType, default=8,
+    th.Property("max_retries", th.IntegerType(minimum=1, maximum=100), default=8,
                 description="Attempts per request on 429, 5xx, timeouts and dropped "
                 "connections before the run stops with an error."),
-    th.Property("retry_initial_wait_seconds", th.NumberType, default=1.0,
+    th.Property("retry_initial_wait_seconds", th.NumberType(exclusive_minimum=0), default=1.0,
                 description="First backoff wait; doubles per attempt (with jitter), "
                 "capped at 60 s. A vendor's Retry-After takes precedence."),
     th.Property("skip_invalid_records", th.BooleanType, default=False,
                 description="A vendor record without a readable primary key or replication key "
                 "stops the run with one clear error (default). Set true to skip such records "
                 "instead: each is logged by its key and counted."),
-    th.Property("max_retry_after_seconds", th.NumberType, default=900,
+    th.Property("max_retry_after_seconds", th.NumberType(exclusive_minimum=0), default=900,
                 description="Longest Retry-After the tap waits out; a longer one (a daily "
                 "quota) ends the run cleanly with its resume time."),
-)
+))
 
 
 class TapCallRecords(Tap):
@@ -102,12 +103,18 @@ class TapCallRecords(Tap):
         print(format_about(cls._get_about_info(), output_format))
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Our clear messages first; the JSON schema check only when they pass."""
+        """Our clear messages first; the JSON schema check only when they pass. Keys the
+        tap does not know are logged here as warnings, once per run; the known ones are
+        the whole schema's, the SDK's settings for the tap's capabilities included."""
         self._register_secrets()
-        errors = validate_settings(self._config, VENDORS)
-        if errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=errors)
-        return errors or super()._validate_config(raise_errors=raise_errors)
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        report = validate_settings(self._config, schema, VENDORS)
+        for warning in report.warnings:
+            self.logger.warning(warning)
+        if report.errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=report.errors)
+        return report.errors or super()._validate_config(raise_errors=raise_errors)
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: the SDK's final STATE, then a non-zero exit (the SDK exits 0,

@@ -28,12 +28,14 @@ import click
 from singer_sdk import typing as th
 from singer_sdk.metrics import METRICS_LOGGER_NAME
 
+from tap_callrecords.core.bounds import describe_bounds
+
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-SETTINGS = th.PropertiesList(
+SETTINGS = describe_bounds(th.PropertiesList(
     th.Property("log_level", th.StringType, allowed_values=list(LEVELS),
                 description="Log level of the tap: INFO (default) prints, per stream, a start line, "
                 "progress at most every 15 s and a summary; DEBUG adds a line per window, per request "
@@ -43,7 +45,7 @@ SETTINGS = th.PropertiesList(
     th.Property("metrics_log_level", th.StringType, allowed_values=list(LEVELS),
                 description="Level of the SDK's METRIC lines' logger: INFO shows them at the default "
                 "log level; WARNING hides them. Default: shown at DEBUG, hidden otherwise."),
-)
+))
 
 #: SDK lines that say what the tap's own lines say; logged at DEBUG instead. The SDK's
 #: ERROR line for any exception in a stream only announces the one line the entry point

@@ -1,8 +1,10 @@
 """What a vendor declares, once: its settings, secrets, checks, client and streams.
 
 A vendor package builds one :class:`Vendor`; the tap reads nothing else from it. Every
-default is written once, in the settings schema (the SDK fills defaults into the config
-before the tap reads it).
+default, bound and secret is written once, in the settings schema: the SDK fills
+defaults into the config before the tap reads it, :mod:`~tap_callrecords.core.bounds`
+turns a value out of bounds into the user's message, and a property marked ``secret``
+is masked in everything the tap prints.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from singer_sdk import typing as th
+
+from tap_callrecords.core.bounds import SettingCheck, check_settings
 
 if t.TYPE_CHECKING:
     import logging
@@ -37,13 +41,30 @@ class Vendor:
     settings: th.PropertiesList
     client: ClientFactory
     streams: tuple[type[WindowedStream], ...]
-    #: Setting names inside the vendor object whose values are secret.
-    secret_settings: tuple[str, ...] = ()
-    #: Checks beyond the JSON schema; each returns clear messages naming the setting.
-    validate: Callable[[Mapping[str, t.Any]], list[str]] = field(default=lambda _config: [])
+    #: Checks of one setting that the schema cannot express (a phone region, a time
+    #: zone), by setting name; such a setting is checked by its code alone.
+    setting_checks: Mapping[str, SettingCheck] = field(default_factory=dict)
+    #: Checks across settings (exactly one way to authenticate): messages naming them.
+    cross_checks: Callable[[Mapping[str, t.Any]], list[str]] = field(default=lambda _config: [])
     #: Sets of settings, any one of which is enough to use the vendor (Meltano's
     #: ``settings_group_validation``); empty: the schema's required settings are the one set.
     setting_groups: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def secret_settings(self) -> tuple[str, ...]:
+        """Setting names inside the vendor object whose values are secret (``secret=True``)."""
+        properties = self.settings.to_dict()["properties"]
+        return tuple(name for name, schema in properties.items() if schema.get("secret"))
+
+    def validate(self, config: Mapping[str, t.Any]) -> list[str]:
+        """Every problem with this vendor's settings object, as the user's messages: the
+        schema's required settings and bounds, then the checks written as code."""
+        schema = self.settings.to_dict()
+        return [
+            *check_settings(config, schema["properties"], required=schema.get("required", ()),
+                            prefix=f"{self.key}.", owner=self.label, checks=self.setting_checks),
+            *self.cross_checks(config),
+        ]
 
     def required_groups(self) -> list[list[str]]:
         """Each group of settings that configures the vendor, as ``<vendor>.<setting>`` names."""

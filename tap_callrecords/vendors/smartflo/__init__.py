@@ -7,13 +7,13 @@ from collections.abc import Mapping
 
 from singer_sdk import typing as th
 
+from tap_callrecords.core.bounds import describe_bounds
 from tap_callrecords.core.phones import REGION_DESCRIPTION, check_region
 from tap_callrecords.core.vendor import Vendor
-from tap_callrecords.settings import check_int_range, check_number_range
 from tap_callrecords.vendors.smartflo.api import LABEL, smartflo_client
 from tap_callrecords.vendors.smartflo.stream import SmartfloCallRecordsStream
 
-SETTINGS = th.PropertiesList(
+SETTINGS = describe_bounds(th.PropertiesList(
     th.Property("api_token", th.StringType, secret=True,
                 description="Long-lived API token from the Smartflo portal (with or without a "
                 "\"Bearer \" prefix). Set this, or email and password."),
@@ -23,15 +23,14 @@ SETTINGS = th.PropertiesList(
     th.Property("password", th.StringType, secret=True, description="Login password, with email."),
     th.Property("api_url", th.StringType, default="https://api-smartflo.tatateleservices.com",
                 description="Smartflo API root."),
-    th.Property("page_size", th.IntegerType, default=100,
-                description="Records per page (the API's limit), 1-10000; the API's maximum is "
-                "undocumented."),
-    th.Property("max_requests_per_second", th.NumberType, default=1,
+    th.Property("page_size", th.IntegerType(minimum=1, maximum=10_000), default=100,
+                description="Records per page (the API's limit); the API's maximum is undocumented."),
+    th.Property("max_requests_per_second", th.NumberType(exclusive_minimum=0), default=1,
                 description="Cap on requests per second, logins included. Smartflo's limit is "
                 "account-wide, equals the trunk's calls per second and is shared with the "
                 "account's other integrations."),
-    th.Property("window_hours", th.IntegerType, default=1,
-                description="Hours per request window (1-24); the bookmark advances per window."),
+    th.Property("window_hours", th.IntegerType(minimum=1, maximum=24), default=1,
+                description="Hours per request window; the bookmark advances per window."),
     th.Property("direction", th.StringType, allowed_values=["inbound", "outbound"],
                 description="Only calls in this direction."),
     th.Property("call_type", th.StringType, allowed_values=["c", "m"],
@@ -47,13 +46,13 @@ SETTINGS = th.PropertiesList(
                 description=f"{REGION_DESCRIPTION} IN by default: Smartflo is an Indian service and "
                 "writes Indian numbers without the + (919650134255, or national 09650134255). "
                 "Numbers of other countries are read only with their +."),
-)
+))
 
 CREDENTIALS_HINT = "set either smartflo.api_token, or smartflo.email and smartflo.password"
 
 
-def validate(config: Mapping[str, t.Any]) -> list[str]:
-    """Smartflo-specific checks: exactly one way to authenticate, sane numbers."""
+def check_credentials(config: Mapping[str, t.Any]) -> list[str]:
+    """Exactly one way to authenticate: an API token, or an email with its password."""
     errors: list[str] = []
     has_token = bool(config.get("api_token"))
     email, password = bool(config.get("email")), bool(config.get("password"))
@@ -65,17 +64,6 @@ def validate(config: Mapping[str, t.Any]) -> list[str]:
         errors.append("smartflo.email is missing; Tata Smartflo needs it with smartflo.password.")
     elif not has_token and not password:
         errors.append("smartflo.password is missing; Tata Smartflo needs it with smartflo.email.")
-    errors.extend(
-        message
-        for message in (
-            check_int_range("smartflo.page_size", config.get("page_size"), 1, 10_000),
-            check_int_range("smartflo.window_hours", config.get("window_hours"), 1, 24),
-            check_number_range("smartflo.max_requests_per_second",
-                               config.get("max_requests_per_second"), 0),
-            check_region("smartflo.default_phone_region", config.get("default_phone_region")),
-        )
-        if message
-    )
     return errors
 
 
@@ -85,7 +73,7 @@ SMARTFLO = Vendor(
     settings=SETTINGS,
     client=smartflo_client,
     streams=(SmartfloCallRecordsStream,),
-    secret_settings=("api_token", "password"),
-    validate=validate,
+    setting_checks={"default_phone_region": check_region},
+    cross_checks=check_credentials,
     setting_groups=(("api_token",), ("email", "password")),
 )
