@@ -18,6 +18,7 @@ Meltano run warns only about keys a user wrote.
 from __future__ import annotations
 
 import difflib
+import importlib
 import typing as t
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -118,6 +119,29 @@ def _unknown_top_level(
     return unknown_vendor
 
 
+#: BATCH file formats and the extra each needs beyond the tap's own dependencies.
+BATCH_FORMAT_EXTRAS = {"jsonl": None, "parquet": ("pyarrow", "parquet")}
+
+
+def check_batch_encoding(batch_config: t.Any) -> str | None:
+    """A message if ``batch_config`` asks for a file format this installation cannot
+    write (parquet needs pyarrow, from the ``parquet`` extra), before any request."""
+    encoding = batch_config.get("encoding") if isinstance(batch_config, Mapping) else None
+    file_format = encoding.get("format") if isinstance(encoding, Mapping) else None
+    if file_format not in BATCH_FORMAT_EXTRAS:
+        return None
+    needs = BATCH_FORMAT_EXTRAS[file_format]
+    if needs is None:
+        return None
+    module, extra = needs
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return (f"batch_config.encoding.format is {file_format}, which needs {module}: install "
+                f"tap-callrecords[{extra}] (with Meltano: pip_url: tap-callrecords[{extra}]).")
+    return None
+
+
 def validate_settings(
     config: Mapping[str, t.Any], schema: Mapping[str, t.Any], vendors: Sequence[Vendor]
 ) -> SettingsReport:
@@ -135,6 +159,10 @@ def validate_settings(
             f"end_date ({config['end_date']}) is not after start_date ({config['start_date']}); "
             "it must be later, or left out to sync up to now."
         )
+
+    batch_problem = check_batch_encoding(config.get("batch_config"))
+    if batch_problem:
+        report.errors.append(batch_problem)
 
     unknown_vendor = _unknown_top_level(config, properties, vendors, report)
     configured = [vendor for vendor in vendors if vendor.key in config]

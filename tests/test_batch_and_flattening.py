@@ -121,6 +121,21 @@ def test_parquet_batches_hold_every_record(sandbox, run_tap, tmp_path):
     assert len(rows["call_records"]) == COUNT
 
 
+def test_parquet_without_its_extra_is_one_clear_line_before_any_request(sandbox, tmp_path):
+    config = every_vendor_config(sandbox, 10, ("voiso",))
+    config["batch_config"] = {**batch_config(tmp_path), "encoding": {"format": "parquet"}}
+    blocked = "import sys; sys.modules['pyarrow'] = None; from tap_callrecords.tap import main; main()"
+    run = subprocess.run([tap_command()[0], "-c", blocked, "--config",
+                          str(write_json(tmp_path / "config.json", config))],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+    assert run.returncode != 0 and "Traceback" not in run.stderr, run.stderr
+    [error] = [line for line in run.stderr.splitlines() if "batch_config" in line]
+    assert "batch_config.encoding.format is parquet, which needs pyarrow" in error
+    assert "tap-callrecords[parquet]" in error
+    assert run.stdout == "" and sandbox.stats()["voiso"]["requests"] == 0
+
+
 @pytest.mark.parametrize("depth", [0, 1, 2, 3])
 def test_flattened_records_validate_against_the_schema_the_tap_sent(sandbox, run_tap, depth):
     config = every_vendor_config(sandbox, 300)
