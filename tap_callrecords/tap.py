@@ -45,9 +45,12 @@ COMMON_SETTINGS = describe_bounds(th.PropertiesList(
     th.Property("end_date", th.StringType,
                 description="Sync calls before this instant (exclusive). Default: now minus the "
                 "vendor's data latency."),
-    th.Property("lookback_minutes", th.IntegerType(minimum=0), default=180,
+    th.Property("lookback_minutes", th.IntegerType(minimum=0), default=540,
                 description="How far before its bookmark an incremental run re-reads, to catch "
-                "calls that finish or change late. Re-read calls are re-emitted; targets "
+                "calls that finish or change late. A vendor may list a call only once it has "
+                "ended, or select calls by their end: every call that lasts up to the lookback "
+                "is emitted, however often the tap runs. Nine hours by default, for calls of up "
+                "to eight hours with room to spare. Re-read calls are re-emitted; targets "
                 "dedupe them by primary key."),
     th.Property("request_timeout_seconds", th.NumberType(exclusive_minimum=0), default=60,
                 description="Seconds a vendor has for a whole reply (connecting, the headers and "

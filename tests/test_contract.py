@@ -29,7 +29,7 @@ from tests.conftest import DEBUG, TapRun
 from tests.vendors import FAST_RETRIES, PROFILES, UTC, FaultTarget, Sync, VendorProfile, utc_text
 
 #: Every vendor's default lookback, which a resumed run re-reads.
-DEFAULT_LOOKBACK = timedelta(minutes=180)
+DEFAULT_LOOKBACK = timedelta(minutes=540)
 
 every_vendor = pytest.mark.parametrize("profile", PROFILES, ids=str)
 every_reading = pytest.mark.parametrize(

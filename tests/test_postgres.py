@@ -182,7 +182,7 @@ def test_an_incremental_run_re_emits_the_lookback_and_leaves_every_key_once(ware
     first_state = warehouse.meltano("state", "get", STATE_ID)
     assert "bookmarks" in first_state
 
-    output = warehouse.run()  # from Meltano's state: the last 180 minutes are read again
+    output = warehouse.run()  # from Meltano's state: the lookback (540 minutes) is read again
 
     summaries = warehouse.summaries(output)
     reread = {table: summaries[table]["reread"] for table, _ in VENDOR_TABLES.values()}
