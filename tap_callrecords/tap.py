@@ -21,7 +21,6 @@ from tap_callrecords.about import format_about
 from tap_callrecords.call_records.stream import CallRecordsStream
 from tap_callrecords.core import logs
 from tap_callrecords.core.client import RequestSettings
-from tap_callrecords.core.errors import OUTPUT_CLOSED
 from tap_callrecords.core.output import RecordLoopStream
 from tap_callrecords.core.progress import report_unfinished
 from tap_callrecords.core.redact import SECRETS, install_stderr_redaction, redact
@@ -184,6 +183,7 @@ def run(argv: list[str]) -> int:
     if problem:
         print(f"tap-callrecords: error: {redact(problem)}", file=sys.stderr)
         return 2
+    stdout = sys.stdout
     try:
         if "--test" in argv or "--test=all" in argv:
             configs: list[PurePath | str] = [
@@ -194,20 +194,22 @@ def run(argv: list[str]) -> int:
             TapCallRecords.cli()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if code and output_was_closed():
-            print(f"tap-callrecords: error: {OUTPUT_CLOSED}", file=sys.stderr)
-        return code
+        if not code or not output_was_closed(stdout):
+            return code
+        failure: BaseException = BrokenPipeError()  # what click hid behind its exit 1
     except BaseException as exc:
-        message = user_message(exc)
-        with contextlib.suppress(BrokenPipeError, ValueError):
-            sys.stdout.flush()
-        report_unfinished("stopped by an error")
-        if message is None:
-            traceback.print_exc(file=sys.stderr)
-            message = f"unexpected error: {exc}"
-        print(f"tap-callrecords: error: {redact(message)}", file=sys.stderr)
-        return 1
-    return 0
+        failure = exc
+    else:
+        return 0
+    message = user_message(failure)
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        sys.stdout.flush()
+    report_unfinished("stopped by an error")
+    if message is None:
+        traceback.print_exception(failure, file=sys.stderr)
+        message = f"unexpected error: {failure}"
+    print(f"tap-callrecords: error: {redact(message)}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
