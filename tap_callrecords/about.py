@@ -8,15 +8,14 @@ here; the README's stream and settings tables are generated from the markdown fo
 
 from __future__ import annotations
 
-import inspect
 import json
 import typing as t
 from dataclasses import asdict, dataclass
 
 from singer_sdk import about
-from singer_sdk.schema.source import StreamSchema
 
 from tap_callrecords.call_records.stream import CallRecordsStream
+from tap_callrecords.core.catalog import stream_schema
 from tap_callrecords.vendors import VENDORS
 
 if t.TYPE_CHECKING:
@@ -34,14 +33,6 @@ class StreamInfo:
     replication_key: str
     #: The replication key's description in the stream's schema.
     replication_key_description: str
-
-
-def stream_schema(stream: type[Stream]) -> dict[str, t.Any]:
-    """A stream class's JSON schema, without an instance (no config, no client)."""
-    declared = inspect.getattr_static(stream, "schema")
-    if isinstance(declared, StreamSchema):
-        return dict(declared.get_stream_schema(t.cast("t.Any", stream), stream))
-    return dict(declared)
 
 
 def streams() -> list[StreamInfo]:

@@ -20,6 +20,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_callrecords.about import format_about
 from tap_callrecords.call_records.stream import CallRecordsStream
 from tap_callrecords.core import logs
+from tap_callrecords.core.catalog import ListedStream
 from tap_callrecords.core.client import RequestSettings
 from tap_callrecords.core.output import RecordLoopStream
 from tap_callrecords.core.progress import report_unfinished
@@ -31,6 +32,8 @@ from tap_callrecords.vendors import VENDORS
 
 if t.TYPE_CHECKING:
     from types import FrameType
+
+    from singer_sdk import Stream
 
 COMMON_SETTINGS = th.PropertiesList(
     th.Property("start_date", th.StringType, required=True,
@@ -77,6 +80,9 @@ class TapCallRecords(Tap):
             for vendor in VENDORS
         ),
     ).to_dict()
+
+    #: Discovery: every stream is listed from its class (:meth:`run_discovery`).
+    _listing = False
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
@@ -129,14 +135,28 @@ class TapCallRecords(Tap):
                 for name in vendor.secret_settings:
                     SECRETS.add(vendor_config.get(name))
 
-    def discover_streams(self) -> list[RecordLoopStream]:
+    def run_discovery(self) -> str:
+        """``--discover`` lists every stream of every vendor, configured or not: a user
+        selects streams before configuring them (``meltano select --list`` on a fresh
+        plugin), and Meltano's catalog then names them all. Listing reads no setting, so
+        it works whatever the config holds. A sync builds the configured vendors' streams
+        only (:meth:`discover_streams`); the SDK skips catalog entries it has no stream for."""
+        self._listing = True
+        self._streams = None  # built for a sync if this tap was set up for one
+        return super().run_discovery()
+
+    def discover_streams(self) -> t.Sequence[Stream]:
         """The streams of every configured vendor, each vendor read through one client,
         and ``call_records`` over them all (a selected vendor stream writes its vendor's
-        ``call_records`` rows as it reads).
+        ``call_records`` rows as it reads); every stream as listed when discovering.
 
         One client per vendor configuration: its authenticator, rate cap and retry
         budget are shared by that vendor's streams and by no other vendor.
         """
+        if self._listing:
+            classes: list[type[Stream]] = [stream for vendor in VENDORS for stream in vendor.streams]
+            classes.append(CallRecordsStream)
+            return [ListedStream(self, stream_class) for stream_class in classes]
         request = RequestSettings.from_config(self.config)
         streams: list[RecordLoopStream] = []
         sources: dict[str, WindowedStream] = {}

@@ -79,3 +79,14 @@ def test_a_target_that_died_before_the_first_write_is_one_line_and_exit_1(voiso_
 
     assert_one_closed_line(tap.returncode, tap.stderr)
 
+
+def test_discovery_into_a_closed_output_is_one_line_and_exit_1():
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        tap = subprocess.run([*tap_command(), "--discover"], cwd=ROOT, stdout=write_end,
+                             stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+
+    assert_one_closed_line(tap.returncode, tap.stderr)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tap_callrecords.about import streams
 from tap_callrecords.sandbox.client import SandboxProcess
 from tests.conftest import ROOT
 
@@ -102,6 +103,14 @@ def sandboxes() -> Iterator[list[SandboxProcess]]:
     """Two sandbox processes: two accounts' worth of vendor APIs."""
     with SandboxProcess(cwd=ROOT) as first, SandboxProcess(cwd=ROOT) as second:
         yield [first, second]
+
+
+def test_select_list_on_the_freshly_added_plugin_lists_every_stream_of_every_vendor(project):
+    stdout, stderr = project.outputs("select", "tap-callrecords", "--list", "--all")
+
+    for info in streams():
+        assert f"{info.stream}.{info.replication_key}" in stdout, stdout
+    assert "Traceback" not in stderr + stdout and "KeyError" not in stderr + stdout
 
 
 def test_the_hub_definition_adds_installs_and_syncs_every_vendor(project, sandboxes):
