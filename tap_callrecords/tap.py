@@ -16,6 +16,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import TapCapabilities
 
 from tap_callrecords.about import format_about
 from tap_callrecords.call_records.stream import CallRecordsStream
@@ -34,6 +35,7 @@ if t.TYPE_CHECKING:
     from types import FrameType
 
     from singer_sdk import Stream
+    from singer_sdk.helpers.capabilities import CapabilitiesEnum
 
 COMMON_SETTINGS = th.PropertiesList(
     th.Property("start_date", th.StringType, required=True,
@@ -69,6 +71,8 @@ class TapCallRecords(Tap):
 
     name = "tap-callrecords"
     message_writer_class = MsgSpecWriter
+    #: The SDK's, and ``test``: ``--test`` reads each configured stream's first page.
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [*Tap.capabilities, TapCapabilities.TEST]
     config_jsonschema = th.PropertiesList(
         *COMMON_SETTINGS.wrapped.values(),
         *logs.SETTINGS.wrapped.values(),
