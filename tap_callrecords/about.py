@@ -27,6 +27,8 @@ class StreamInfo:
     """What ``--about`` says of one stream."""
 
     stream: str
+    #: The stream's description: its schema's top-level ``description``.
+    description: str
     vendor: str
     settings: str
     primary_keys: list[str]
@@ -51,6 +53,7 @@ def stream_info(stream: type[Stream], vendor: str, settings: str) -> StreamInfo:
     schema = stream_schema(stream)
     return StreamInfo(
         stream=declared.name,
+        description=schema["description"],
         vendor=vendor,
         settings=settings,
         primary_keys=list(declared.primary_keys or ()),
@@ -63,13 +66,15 @@ def markdown_streams() -> str:
     """The ``## Streams`` section of ``--about --format=markdown``."""
     rows = [
         f"| {s.stream} | {s.vendor} | {s.settings} | {', '.join(s.primary_keys)} | {s.replication_key} "
-        f"| {s.replication_key_description} |"
+        f"| {s.replication_key_description} | {s.description} |"
         for s in streams()
     ]
     return (
         "## Streams\n\n"
-        "| Stream | Vendor | Settings object | Primary key | Replication key | Replication key holds |\n"
-        "|:-------|:-------|:----------------|:------------|:----------------|:----------------------|\n"
+        "| Stream | Vendor | Settings object | Primary key | Replication key | Replication key holds "
+        "| What it holds |\n"
+        "|:-------|:-------|:----------------|:------------|:----------------|:----------------------"
+        "|:--------------|\n"
         + "\n".join(rows)
         + "\n\n"
     )
