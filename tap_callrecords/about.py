@@ -8,15 +8,14 @@ here; the README's stream and settings tables are generated from the markdown fo
 
 from __future__ import annotations
 
-import inspect
 import json
 import typing as t
 from dataclasses import asdict, dataclass
 
 from singer_sdk import about
-from singer_sdk.schema.source import StreamSchema
 
 from tap_callrecords.call_records.stream import CallRecordsStream
+from tap_callrecords.core.catalog import stream_schema
 from tap_callrecords.vendors import VENDORS
 
 if t.TYPE_CHECKING:
@@ -28,20 +27,14 @@ class StreamInfo:
     """What ``--about`` says of one stream."""
 
     stream: str
+    #: The stream's description: its schema's top-level ``description``.
+    description: str
     vendor: str
     settings: str
     primary_keys: list[str]
     replication_key: str
     #: The replication key's description in the stream's schema.
     replication_key_description: str
-
-
-def stream_schema(stream: type[Stream]) -> dict[str, t.Any]:
-    """A stream class's JSON schema, without an instance (no config, no client)."""
-    declared = inspect.getattr_static(stream, "schema")
-    if isinstance(declared, StreamSchema):
-        return dict(declared.get_stream_schema(t.cast("t.Any", stream), stream))
-    return dict(declared)
 
 
 def streams() -> list[StreamInfo]:
@@ -60,6 +53,7 @@ def stream_info(stream: type[Stream], vendor: str, settings: str) -> StreamInfo:
     schema = stream_schema(stream)
     return StreamInfo(
         stream=declared.name,
+        description=schema["description"],
         vendor=vendor,
         settings=settings,
         primary_keys=list(declared.primary_keys or ()),
@@ -72,13 +66,15 @@ def markdown_streams() -> str:
     """The ``## Streams`` section of ``--about --format=markdown``."""
     rows = [
         f"| {s.stream} | {s.vendor} | {s.settings} | {', '.join(s.primary_keys)} | {s.replication_key} "
-        f"| {s.replication_key_description} |"
+        f"| {s.replication_key_description} | {s.description} |"
         for s in streams()
     ]
     return (
         "## Streams\n\n"
-        "| Stream | Vendor | Settings object | Primary key | Replication key | Replication key holds |\n"
-        "|:-------|:-------|:----------------|:------------|:----------------|:----------------------|\n"
+        "| Stream | Vendor | Settings object | Primary key | Replication key | Replication key holds "
+        "| What it holds |\n"
+        "|:-------|:-------|:----------------|:------------|:----------------|:----------------------"
+        "|:--------------|\n"
         + "\n".join(rows)
         + "\n\n"
     )

@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -55,10 +56,12 @@ def input_file_problem(argv: Sequence[str]) -> str | None:
     return None
 
 
-def output_was_closed() -> bool:
-    """Whether a write to standard output failed because the reader went away (click
-    then swaps ``sys.stdout`` for its ``PacifyFlushWrapper`` and exits 1 silently)."""
-    return type(sys.stdout).__name__ == "PacifyFlushWrapper"
+def output_was_closed(stdout: TextIO) -> bool:
+    """Whether a write to standard output failed because the reader went away, given
+    ``stdout`` as it was before the command ran. Click catches that ``BrokenPipeError``
+    itself, swaps ``sys.stdout`` for a wrapper that hides further errors and exits 1
+    without a word; the swap is the one trace it leaves."""
+    return sys.stdout is not stdout
 
 
 def user_message(exc: BaseException) -> str | None:

@@ -16,6 +16,11 @@ Meltano nests back into the tap's config. Two choices keep Meltano 4 working:
   tap fills its defaults itself; each description states the default;
 - numbers are declared ``integer``: Meltano 4's ``decimal`` kind fails when it writes the
   tap's config. A fractional value can still be given in a config file.
+
+The Hub definition is in the Hub's own form: it validates against the Hub's JSON schema
+(``schemas/plugin_definitions/extractors.schema.json`` in ``meltano/hub``), and the Hub's
+formatter (``hub-utils/hub_utils/yaml_lint.py``) would change nothing in it: keys sorted at
+every level, capabilities sorted, settings sorted by name, each settings group sorted.
 """
 
 from __future__ import annotations
@@ -33,6 +38,18 @@ from tap_callrecords.vendors import VENDORS
 ORGANISATION = "example-org"
 REPOSITORY = f"https://github.com/{ORGANISATION}/tap-callrecords"
 PIP_URL = f"git+{REPOSITORY}.git"
+
+#: The Hub's logo of the tap: a file the Hub submission adds to the Hub's
+#: ``static/assets/logos/extractors/`` (the path the Hub's own tooling gives ``tap-callrecords``).
+LOGO_URL = "/assets/logos/extractors/callrecords.png"
+#: The Hub rates an SDK-based community variant ``silver`` (hub-utils ``get_quality``).
+QUALITY = "silver"
+
+#: Settings the tap reads as ISO 8601 dates or date-times (:func:`~tap_callrecords.settings.
+#: parse_date_setting`). Their schema is a plain string, so that the SDK's validator accepts
+#: a date alone; Meltano's ``date_iso8601`` kind passes ISO values through unchanged and turns
+#: a relative date (``30 days ago``) into one, as the Hub's tooling declares these two.
+DATE_SETTINGS = ("start_date", "end_date")
 
 #: Words a label spells in capitals (or otherwise) rather than capitalised.
 _WORDS = {"api": "API", "url": "URL", "id": "ID", "ids": "IDs", "did": "DID", "iso": "ISO",
@@ -104,7 +121,7 @@ def settings() -> list[dict[str, t.Any]]:
     for name, prop in _leaves(schema["properties"]):
         setting: dict[str, t.Any] = {
             "name": name,
-            "kind": kind(prop),
+            "kind": "date_iso8601" if name in DATE_SETTINGS else kind(prop),
             "label": str(prop["title"]) if prop.get("title") else label(name),
             "description": _description(prop),
             "sensitive": bool(prop.get("secret") or prop.get("writeOnly")),
@@ -128,7 +145,7 @@ def capabilities() -> list[str]:
 
 
 def hub_definition() -> dict[str, t.Any]:
-    """The plugin definition, in Meltano Hub's format (keys sorted, as the Hub keeps them)."""
+    """The plugin definition, in Meltano Hub's format (see the module's docstring)."""
     description = " ".join((TapCallRecords.__doc__ or "").split())
     definition = {
         "name": TapCallRecords.name,
@@ -136,16 +153,21 @@ def hub_definition() -> dict[str, t.Any]:
         "variant": ORGANISATION,
         "label": "Call Records (" + ", ".join(vendor.label for vendor in VENDORS) + ")",
         "description": description,
+        "logo_url": LOGO_URL,
+        "domain_url": f"{REPOSITORY}#readme",
         "keywords": ["meltano_sdk", "api", "call detail records", "contact center",
                      *(vendor.key for vendor in VENDORS)],
         "maintenance_status": "active",
+        "quality": QUALITY,
         "repo": REPOSITORY,
         "docs": f"{REPOSITORY}#readme",
         "pip_url": PIP_URL,
         "executable": TapCallRecords.name,
-        "capabilities": capabilities(),
-        "settings": [dict(sorted(setting.items())) for setting in settings()],
-        "settings_group_validation": setting_groups(),
+        "supported_python_versions": TapCallRecords._get_about_info().supported_python_versions,
+        "capabilities": sorted(capabilities()),
+        "settings": [dict(sorted(setting.items()))
+                     for setting in sorted(settings(), key=lambda setting: setting["name"])],
+        "settings_group_validation": [sorted(group) for group in setting_groups()],
     }
     return dict(sorted(definition.items()))
 

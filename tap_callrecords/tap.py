@@ -17,15 +17,16 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import TapCapabilities
 from typing_extensions import override
 
 from tap_callrecords.about import format_about
 from tap_callrecords.call_records.stream import CallRecordsStream, VendorCalls
 from tap_callrecords.core import logs
 from tap_callrecords.core.bounds import describe_bounds
+from tap_callrecords.core.catalog import ListedStream
 from tap_callrecords.core.client import RequestSettings
 from tap_callrecords.core.convert import UTC
-from tap_callrecords.core.errors import OUTPUT_CLOSED
 from tap_callrecords.core.output import RecordLoopStream
 from tap_callrecords.core.progress import report_unfinished
 from tap_callrecords.core.reader import Halt, check_bookmark
@@ -38,6 +39,9 @@ from tap_callrecords.vendors import VENDORS
 
 if t.TYPE_CHECKING:
     from types import FrameType
+
+    from singer_sdk import Stream
+    from singer_sdk.helpers.capabilities import CapabilitiesEnum
 
 COMMON_SETTINGS = describe_bounds(th.PropertiesList(
     th.Property("start_date", th.StringType, required=True,
@@ -76,6 +80,8 @@ class TapCallRecords(Tap):
 
     name = "tap-callrecords"
     message_writer_class = MsgSpecWriter
+    #: The SDK's, and ``test``: ``--test`` reads each configured stream's first page.
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [*Tap.capabilities, TapCapabilities.TEST]
     config_jsonschema = th.PropertiesList(
         *COMMON_SETTINGS.wrapped.values(),
         *logs.SETTINGS.wrapped.values(),
@@ -87,6 +93,9 @@ class TapCallRecords(Tap):
             for vendor in VENDORS
         ),
     ).to_dict()
+
+    #: Discovery: every stream is listed from its class (:meth:`run_discovery`).
+    _listing = False
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
@@ -145,13 +154,28 @@ class TapCallRecords(Tap):
                 for name in vendor.secret_settings:
                     SECRETS.add(vendor_config.get(name))
 
-    def discover_streams(self) -> list[RecordLoopStream]:
+    def run_discovery(self) -> str:
+        """``--discover`` lists every stream of every vendor, configured or not: a user
+        selects streams before configuring them (``meltano select --list`` on a fresh
+        plugin), and Meltano's catalog then names them all. Listing reads no setting, so
+        it works whatever the config holds. A sync builds the configured vendors' streams
+        only (:meth:`discover_streams`); the SDK skips catalog entries it has no stream for."""
+        self._listing = True
+        self._streams = None  # built for a sync if this tap was set up for one
+        return super().run_discovery()
+
+    def discover_streams(self) -> t.Sequence[Stream]:
         """The streams of every configured vendor, each vendor read through one client,
-        and ``call_records`` over them all (one more output of each vendor stream's read).
+        and ``call_records`` over them all (one more output of each vendor stream's read);
+        every stream as listed when discovering.
 
         One client per vendor configuration: its authenticator, rate cap and retry
         budget are shared by that vendor's streams and by no other vendor.
         """
+        if self._listing:
+            classes: list[type[Stream]] = [stream for vendor in VENDORS for stream in vendor.streams]
+            classes.append(CallRecordsStream)
+            return [ListedStream(self, stream_class) for stream_class in classes]
         request = RequestSettings.from_config(self.config)
         streams: list[RecordLoopStream] = []
         calls: dict[str, VendorCalls] = {}
@@ -215,6 +239,7 @@ def run(argv: list[str]) -> int:
     if problem:
         print(f"tap-callrecords: error: {redact(problem)}", file=sys.stderr)
         return 2
+    stdout = sys.stdout
     try:
         if "--test" in argv or "--test=all" in argv:
             configs: list[PurePath | str] = [
@@ -225,20 +250,22 @@ def run(argv: list[str]) -> int:
             TapCallRecords.cli()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if code and output_was_closed():
-            print(f"tap-callrecords: error: {OUTPUT_CLOSED}", file=sys.stderr)
-        return code
+        if not code or not output_was_closed(stdout):
+            return code
+        failure: BaseException = BrokenPipeError()  # what click hid behind its exit 1
     except BaseException as exc:
-        message = user_message(exc)
-        with contextlib.suppress(BrokenPipeError, ValueError):
-            sys.stdout.flush()
-        report_unfinished("stopped by an error")
-        if message is None:
-            traceback.print_exc(file=sys.stderr)
-            message = f"unexpected error: {exc}"
-        print(f"tap-callrecords: error: {redact(message)}", file=sys.stderr)
-        return 1
-    return 0
+        failure = exc
+    else:
+        return 0
+    message = user_message(failure)
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        sys.stdout.flush()
+    report_unfinished("stopped by an error")
+    if message is None:
+        traceback.print_exception(failure, file=sys.stderr)
+        message = f"unexpected error: {failure}"
+    print(f"tap-callrecords: error: {redact(message)}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tap_callrecords.about import streams
 from tap_callrecords.sandbox.client import SandboxProcess
 from tests.conftest import ROOT
 
@@ -102,6 +104,25 @@ def sandboxes() -> Iterator[list[SandboxProcess]]:
     """Two sandbox processes: two accounts' worth of vendor APIs."""
     with SandboxProcess(cwd=ROOT) as first, SandboxProcess(cwd=ROOT) as second:
         yield [first, second]
+
+
+def test_select_list_on_the_freshly_added_plugin_lists_every_stream_of_every_vendor(project):
+    stdout, stderr = project.outputs("select", "tap-callrecords", "--list", "--all")
+
+    for info in streams():
+        assert f"{info.stream}.{info.replication_key}" in stdout, stdout
+    assert "Traceback" not in stderr + stdout and "KeyError" not in stderr + stdout
+
+
+def test_the_date_settings_take_a_relative_date_as_the_hubs_date_kind_does(project):
+    stdout, _ = project.outputs("config", "print", "tap-callrecords",
+                                env={"TAP_CALLRECORDS_START_DATE": "30 days ago",
+                                     "TAP_CALLRECORDS_END_DATE": "2024-07-01T08:30:00+05:30"})
+
+    config = json.loads(stdout)
+    start = datetime.fromisoformat(config["start_date"]).replace(tzinfo=timezone.utc)
+    assert abs(datetime.now(timezone.utc) - timedelta(days=30) - start) < timedelta(hours=1)
+    assert config["end_date"] == "2024-07-01T08:30:00+05:30"  # an ISO value passes unchanged
 
 
 def test_the_hub_definition_adds_installs_and_syncs_every_vendor(project, sandboxes):
