@@ -203,6 +203,8 @@ class TapCallRecords(Tap):
         request: one that is not a date-time, or lies in the future, is one clear line
         (the SDK would stop on it with a traceback, or sync nothing for ever)."""
         super().load_state(state)
+        if not state.get("bookmarks"):
+            return
         now = datetime.now(UTC)
         for stream in self.streams.values():
             if not stream.selected or not stream.replication_key:
