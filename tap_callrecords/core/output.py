@@ -108,6 +108,8 @@ class RecordLoopStream(Stream):
     _direct_writer: DirectRecordWriter | None = None
     _writer_chosen = False
     _extracted_at: str = ""
+    #: The depth the SDK flattens records to (0: not at all), read once the maps are set up.
+    _flatten_to: int | None = None
 
     def mark_extracted(self, at: str | None = None) -> str:
         """Records written from now on were extracted ``at`` (default: now); their
@@ -143,10 +145,13 @@ class RecordLoopStream(Stream):
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """With ``flattening_enabled``, the record as the SDK's flattening keeps valid
         (:func:`~tap_callrecords.core.flatten.flattenable`); else as it is."""
-        options = self.stream_maps[0].flattening_options
-        if options is None or not self.stream_maps[0].flattening_enabled:
-            return row
-        return flattenable(row, self.schema, options.max_level)
+        flatten_to = self._flatten_to
+        if flatten_to is None:
+            primary = self.stream_maps[0]
+            options = primary.flattening_options
+            flatten_to = self._flatten_to = (
+                options.max_level if options is not None and primary.flattening_enabled else 0)
+        return flattenable(row, self.schema, flatten_to) if flatten_to else row
 
     @override
     def generate_child_contexts(self, record: dict, context: Context | None) -> Iterable[Context | None]:
