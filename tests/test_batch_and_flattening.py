@@ -79,21 +79,11 @@ def test_batch_messages_precede_every_state_that_covers_their_records(sandbox, r
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_batch_run_killed_at_any_line_resumes_without_losing_a_call(sandbox, run_tap, tmp_path, seed):
+def test_a_batch_run_killed_at_any_line_resumes_without_losing_a_call(sandbox, run_tap, run_tap_killed,
+                                                                     tmp_path, seed):
     config = every_vendor_config(sandbox, COUNT, ("smartflo", "voiso"))
     config["batch_config"] = batch_config(tmp_path, size=100)
-    args = [*tap_command(), "--config", str(write_json(tmp_path / "config.json", config))]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
-    assert process.stdout is not None
-    lines = []
-    stop = random.Random(seed).randrange(5, 40)
-    for line in process.stdout:
-        lines.append(line)
-        if len(lines) >= stop:
-            process.kill()
-            break
-    process.wait(timeout=30)
-    killed = TapRun(process.returncode, "".join(line for line in lines if line.endswith("\n")), "")
+    killed = run_tap_killed(config, after_lines=random.Random(seed).randrange(5, 40))
     resumed = run_tap(config, state=killed.states[-1] if killed.states else None)
 
     assert resumed.returncode == 0, resumed.stderr

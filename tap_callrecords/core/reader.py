@@ -30,16 +30,13 @@ import msgspec
 
 from tap_callrecords.core.convert import UTC, parse_iso_datetime, to_utc_iso
 from tap_callrecords.core.errors import InvalidRecord, InvalidState
-from tap_callrecords.core.progress import StreamProgress, plural
+from tap_callrecords.core.progress import Reported, StreamProgress, plural
 from tap_callrecords.core.spool import Spool
 from tap_callrecords.core.state import BOOKMARK_KEY, advance_bookmark, peek_state, read_bookmark
 from tap_callrecords.core.windows import Window, iter_windows, sync_range
 
 if t.TYPE_CHECKING:
-    import logging
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-
-    from tap_callrecords.core.client import VendorClient
 
 #: A raw vendor record -> the schema-typed record.
 Convert = t.Callable[[t.Mapping[str, t.Any]], dict[str, t.Any]]
@@ -58,17 +55,9 @@ class Fetcher(t.Protocol):
         ...
 
 
-class Source(t.Protocol):
-    """What a read needs of the stream that declares the endpoint."""
+class Source(Reported, t.Protocol):
+    """What a read needs of the stream that declares the endpoint (and its progress lines)."""
 
-    @property
-    def name(self) -> str: ...
-    @property
-    def logger(self) -> logging.Logger: ...
-    @property
-    def config(self) -> Mapping[str, t.Any]: ...
-    @property
-    def window_step(self) -> timedelta: ...
     @property
     def data_latency(self) -> timedelta: ...
     @property
@@ -77,7 +66,6 @@ class Source(t.Protocol):
     def primary_keys(self) -> Sequence[str]: ...
     @property
     def replication_key(self) -> str | None: ...
-    client: VendorClient
     fetcher: Fetcher
     convert: Convert
 
