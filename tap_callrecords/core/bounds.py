@@ -9,7 +9,7 @@ declaration, in the same words:
   which ``--about``, the README's tables, ``meltano.yml`` and the Hub definition all
   print): "A whole number from 1 to 31.";
 - the user's one-line message when a value breaks it (:func:`check_settings`): the
-  setting, what it is, what it must be ("voiso.window_days is 32; it must be a whole
+  setting, what it is, what it must be ("<vendor>.window_days is 32; it must be a whole
   number from 1 to 31.").
 
 A schema construct read here is checked here; any other (``anyOf``, ``const``, a
@@ -163,8 +163,8 @@ def check_settings(
     """Every problem with the settings of ``config`` declared in ``properties``, as the
     user's messages: a required setting missing (unset or empty), a value breaking its
     schema (nested objects' settings too). A setting with a code check in ``checks`` is
-    checked by it alone. ``prefix`` makes the names the user writes (``voiso.``);
-    ``owner`` is who needs a setting ("Voiso needs it").
+    checked by it alone. ``prefix`` makes the names the user writes (``<vendor>.``);
+    ``owner`` is who needs a setting ("<the vendor> needs it").
     """
     messages: list[str] = []
     for key, schema in properties.items():

@@ -8,7 +8,7 @@ message stops on them:
 
 - a nested object that is null (or of another shape: a list, a string) stays under its
   own key, which the flattened schema no longer has;
-- keys inside a nested object that its schema does not name (Smartflo's contact fields
+- keys inside a nested object that its schema does not name (a vendor's custom fields
   ``field_0``, ``field_1``, …; anything a vendor adds) become columns of their own.
 
 :func:`flattenable` prepares a record before the SDK flattens it: a null nested object
