@@ -251,10 +251,13 @@ def test_declarations_name_fields_of_the_schema():
         RecordConversion(SCHEMA, renames={"old": "missing"})
     with pytest.raises(ValueError, match="extra"):
         RecordConversion({"properties": {"id": {"type": "string"}}})
-    declared = RecordConversion(SCHEMA, readers={"count": as_seconds, "closed.n": as_seconds},
+    declared = RecordConversion(SCHEMA, readers={"count": as_seconds, "closed.n": as_seconds,
+                                                 "texts.*": as_seconds, "steps[].at": as_seconds},
                                 computed={"note": lambda raw: f"{raw.get('id')}!"})
-    record = declared({"id": "a", "start": START, "count": "1:00", "closed": {"n": "0:05"}, "note": "sent"})
+    record = declared({"id": "a", "start": START, "count": "1:00", "closed": {"n": "0:05"}, "note": "sent",
+                       "texts": {"id": "1", "field_0": "1:01"}, "steps": [{"at": "0:02"}]})
     assert record["count"] == 60 and record["closed"] == {"a": None, "n": 5}
+    assert record["texts"] == {"id": 1, "field_0": "61"} and record["steps"] == [{"at": 2}]
     assert record["note"] == "a!" and record["extra"] == {"note": "sent"}
 
 

@@ -325,10 +325,11 @@ class RecordConversion:
 
     ``readers``
         Field path (``"duration"``; nested: ``"sla.time_to_reply"``, an array's items
-        ``"call_flow[]"`` and their fields ``"call_flow[].time"``) -> a function from
-        the value as sent to one the schema's typing then finishes: ``hh:mm:ss`` to
-        seconds, a day fraction to seconds, a bare value to a list. It never raises:
-        what it cannot read is ``None``.
+        ``"call_flow[]"`` and their fields ``"call_flow[].time"``, the values of an
+        object's other keys ``"contact_details.*"``) -> a function from the value as
+        sent to one the schema's typing then finishes: ``hh:mm:ss`` to seconds, a day
+        fraction to seconds, a bare value to a list. It never raises: what it cannot
+        read is ``None``.
     ``integer``
         How this vendor's integers are read (default
         :func:`~tap_callrecords.core.convert.as_int`).
