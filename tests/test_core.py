@@ -9,7 +9,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_callrecords.core.auth import QueryParamAuth
-from tap_callrecords.core.convert import hms_to_seconds, iso_to_utc_iso
+from tap_callrecords.core.convert import as_seconds, utc_times
 from tap_callrecords.core.redact import SECRETS, RedactingStream, redact
 from tap_callrecords.core.retry import RetryPolicy, retry_after_seconds
 from tap_callrecords.core.state import advance_bookmark, read_bookmark
@@ -96,12 +96,13 @@ def test_bookmark_is_utc_and_never_moves_backwards():
 
 
 def test_conversions():
-    assert iso_to_utc_iso("2024-07-31T12:43:09.000-03:00") == "2024-07-31T15:43:09.000000+00:00"
-    assert iso_to_utc_iso("2024-07-31T12:43:09Z") == "2024-07-31T12:43:09.000000+00:00"
-    assert hms_to_seconds("00:01:19") == 79
-    assert hms_to_seconds("48:16:27") == 173_787
-    assert hms_to_seconds(None) is None
-    assert hms_to_seconds("n/a") is None
+    times = utc_times(UTC)
+    assert times.strict("2024-07-31T12:43:09.000-03:00") == "2024-07-31T15:43:09.000000+00:00"
+    assert times.strict("2024-07-31T12:43:09Z") == "2024-07-31T12:43:09.000000+00:00"
+    assert as_seconds("00:01:19") == 79
+    assert as_seconds("48:16:27") == 173_787
+    assert as_seconds(None) is None
+    assert as_seconds("n/a") is None
 
 
 def test_redaction_masks_registered_secrets_and_credential_shapes():
