@@ -1,7 +1,8 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   the main job: sandbox + `meltano run tap-callrecords target-jsonl`, counts per stream
 #   make test   lint, type check and the whole test suite (Meltano end to end included,
-#               into target-jsonl and into a throwaway PostgreSQL server)
+#               into target-jsonl, and into target-postgres (a throwaway PostgreSQL server)
+#               and target-csv, each plain, flattened and with BATCH messages)
 PYTHON ?= python3
 VENV := .venv
 MELTANO_VENV := .venv-meltano

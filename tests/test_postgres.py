@@ -24,6 +24,7 @@ from scripts.demo import env_for, meltano_executable
 from tap_callrecords.sandbox.client import SandboxProcess
 from tests.conftest import ROOT
 from tests.postgres import PostgresServer
+from tests.targets import CALL_RECORDS, summaries
 
 #: Each vendor's table and primary key (the tap's stream names, unchanged by the target).
 VENDOR_TABLES = {
@@ -34,16 +35,8 @@ VENDOR_TABLES = {
 }
 #: Calls per vendor in the sandbox (different, so a count landing in the wrong table shows).
 COUNTS = {"voiso": 1_500, "smartflo": 1_200, "zoom": 1_000, "talkdesk": 1_300}
-#: The one row per call of every vendor, keyed by (vendor, call_id).
-CALL_RECORDS = "call_records"
 SCHEMA = "callrecords"
 STATE_ID = "dev:tap-callrecords-to-target-postgres"
-#: The tap's closing line per stream (core/progress.py), as Meltano relays it.
-DONE = re.compile(r"(?P<stream>\w+): done: (?P<records>[\d,]+) records?\b.*?(?P<reread>[\d,]+) re-read")
-
-
-def number(text: str) -> int:
-    return int(text.replace(",", ""))
 
 
 @dataclass
@@ -65,11 +58,6 @@ class Warehouse:
         """``meltano run tap-callrecords target-postgres``; its output, kept in ``outputs``."""
         self.outputs.append(self.meltano("run", "tap-callrecords", "target-postgres"))
         return self.outputs[-1]
-
-    def summaries(self, output: str) -> dict[str, dict[str, int]]:
-        """Per stream: records emitted and re-read (lookback), from the tap's closing lines."""
-        return {m["stream"]: {"records": number(m["records"]), "reread": number(m["reread"])}
-                for m in DONE.finditer(output)}
 
     def query(self, sql: str) -> list[tuple[str, ...]]:
         return self.postgres.query(sql)
@@ -167,7 +155,7 @@ def test_meltano_yml_declares_target_postgres_pinned_and_upserting():
 
 
 def test_every_call_lands_in_its_vendor_table_once(warehouse):
-    assert set(warehouse.summaries(warehouse.outputs[0])) >= {table for table, _ in VENDOR_TABLES.values()}
+    assert set(summaries(warehouse.outputs[0])) >= {table for table, _ in VENDOR_TABLES.values()}
     assert {table for table, _ in VENDOR_TABLES.values()} <= warehouse.tables()
     assert_vendor_tables_hold_every_call_once(warehouse)
     for table, key in VENDOR_TABLES.values():  # the target keys each table by the stream's primary key
@@ -184,10 +172,10 @@ def test_an_incremental_run_re_emits_the_lookback_and_leaves_every_key_once(ware
 
     output = warehouse.run()  # from Meltano's state: the lookback (540 minutes) is read again
 
-    summaries = warehouse.summaries(output)
-    reread = {table: summaries[table]["reread"] for table, _ in VENDOR_TABLES.values()}
+    said = summaries(output)
+    reread = {table: said[table]["reread"] for table, _ in VENDOR_TABLES.values()}
     assert all(count > 0 for count in reread.values()), reread  # the upsert had duplicates to merge
-    assert all(summaries[table]["records"] == reread[table] for table in reread), summaries
+    assert all(said[table]["records"] == reread[table] for table in reread), said
     assert_no_table_has_a_duplicate_key(warehouse)
     assert_vendor_tables_hold_every_call_once(warehouse)
     assert_call_records_hold_one_row_per_call(warehouse)
