@@ -81,23 +81,40 @@ def test_scalars_take_their_schema_type():
         assert CONVERT({"id": "a", "start": START, "flag": sent})["flag"] is read, sent
     odd = CONVERT({"id": "a", "start": START, "count": [1], "price": "nan", "flag": {}, "note": None})
     assert (odd["count"], odd["price"], odd["flag"], odd["note"]) == (None, None, None, None)
+    assert odd["extra"] == {"count": [1], "flag": {}}  # containers kept as sent; "nan" is no number
 
 
 def test_arrays_and_objects_follow_the_schema():
     record = CONVERT({
         "id": "a", "start": START, "tags": ["x", 1, None], "closed": {"a": 1, "n": "2", "more": 3},
         "open": {"n": "4", "kept": [1]}, "texts": {"id": "9", "field_0": 5, "field_1": "b"},
-        "steps": [{"at": "1.5", "who": "me"}, None, "junk", {"at": 2}], "free": {"any": ["thing"]},
+        "steps": [{"at": "1.5", "who": "me"}, None, {"at": 2}], "free": {"any": ["thing"]},
     })
     assert record["tags"] == ["x", "1"]  # typed; null items dropped
-    assert record["closed"] == {"a": "1", "n": 2}  # exactly its properties
+    assert record["closed"] == {"a": "1", "n": 2}  # its properties, typed
+    assert record["extra"] == {"closed": {"a": 1, "n": "2", "more": 3}}  # and as sent: "more" kept
     assert record["open"] == {"n": 4, "kept": [1]}  # keys as sent, declared ones typed
     assert record["texts"] == {"id": 9, "field_0": "5", "field_1": "b"}  # others by additionalProperties
     assert record["steps"] == [{"at": 1.5, "who": "me"}, {"at": 2}]
     assert record["free"] == {"any": ["thing"]}
-    shapeless = CONVERT({"id": "a", "start": START, "tags": "x", "closed": [1], "open": "o", "free": 1})
-    assert [shapeless[name] for name in ("tags", "closed", "open", "free")] == [None] * 4
+    assert not list(VALIDATOR.iter_errors(record))
     assert CONVERT({"id": "a", "start": START, "closed": {"a": "x"}})["closed"] == {"a": "x", "n": None}
+
+
+def test_values_of_an_unexpected_shape_are_kept_as_sent_in_extra():
+    sent = {"tags": "x", "closed": [1], "open": "o", "free": 1, "count": [3], "note": {"t": 1},
+            "steps": [{"at": 1}, "junk"], "texts": {"id": [9]}}
+    record = CONVERT({"id": "a", "start": START, "mood": 1, **copy.deepcopy(sent)})
+    assert [record[name] for name in sent] == [None] * len(sent)  # the typed columns cannot hold them
+    assert record["extra"] == {"mood": 1, **sent}  # never dropped: every one as sent
+    assert not list(VALIDATOR.iter_errors(record))
+    # The same shapes inside a vendor's record: Voiso's sla as a list, Smartflo's
+    # agent_hangup_data as text.
+    voiso = voiso_record({"uuid": "u", "timestamp": START, "sla": [{"time_to_first_response": "00:01:00"}]})
+    assert voiso["sla"] is None and voiso["extra"] == {"sla": [{"time_to_first_response": "00:01:00"}]}
+    smartflo = smartflo_record({"id": "1", "call_id": "1700000000.1", "agent_hangup_data": "Agent hung up"})
+    assert smartflo["agent_hangup_data"] is None
+    assert smartflo["extra"] == {"agent_hangup_data": "Agent hung up"}
 
 
 def test_times_in_utc_and_only_an_unreadable_required_one_fails_the_record():
@@ -226,8 +243,11 @@ def test_zoom_charge_and_detail_entries():
                           "queues": [{"queue_id": 1, "queue_name": "q", "cc_queue_id": "c"}]})
     assert record["start_time"] == "2024-07-03T12:43:09.000000+00:00"
     assert record["charge"] == "$1,200.5" and record["charge_amount"] == 1200.5
-    assert record["voice_call_details"] == [{"leg": 1, "start_time": "2024-07-03T12:00:00.000000+00:00"}]
-    assert record["queues"] == [{"queue_id": "1", "queue_name": "q"}]  # closed by its schema
+    assert record["voice_call_details"] is None  # an item of another shape: the list as sent in extra
+    assert record["queues"] == [{"queue_id": "1", "queue_name": "q"}]  # closed by its schema...
+    assert record["extra"] == {  # ...and kept as sent
+        "voice_call_details": [{"leg": 1, "start_time": "2024-07-03T12:00:00Z"}, 5],
+        "queues": [{"queue_id": 1, "queue_name": "q", "cc_queue_id": "c"}]}
 
 
 def test_records_of_other_key_sets_and_types_convert_alike():

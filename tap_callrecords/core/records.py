@@ -15,11 +15,17 @@ the same for every vendor:
   conversion's ``zone``. A value that cannot be read is null, so a field never fails a
   record, with one exception: a *required* date-time (the replication key) that is
   present but unreadable raises, and the stream rejects the record as unreadable.
-- Arrays: each item converted, null and unreadable items dropped; a non-list is null.
-- Objects with ``additionalProperties: false``: exactly their properties. Other objects:
-  the keys as sent, the declared ones typed, the others typed by the
-  ``additionalProperties`` schema if it is one. They are typed in place: a fetcher hands
-  over freshly decoded records, which the conversion owns. A non-object is null.
+- Arrays: each item converted, null items dropped. Objects with
+  ``additionalProperties: false``: their properties, typed. Other objects: the keys as
+  sent, the declared ones typed, the others typed by the ``additionalProperties`` schema
+  if it is one. They are typed in place: a fetcher hands over freshly decoded records,
+  which the conversion owns.
+- Nothing of an unexpected shape is lost (vendors document a type and sample another): a
+  value the typed column cannot hold (a list or a string where an object belongs, a
+  string where a list does, an object or a list where a scalar does, at any depth) goes
+  into ``extra`` under its top-level key, as sent, and the column is null; a closed
+  object with keys it does not declare keeps its typed properties in the column and the
+  object as sent in ``extra``. One odd value inside a field sends the whole field.
 
 It runs once per record on million-record syncs, so a record costs a few C-level calls
 where it can. One merge onto a template of the schema's fields puts every value in its
@@ -102,12 +108,29 @@ class _Field:
     items: frozenset[type] = frozenset()
 
 
+class Misfit(Exception):
+    """A value the schema's column cannot hold (``sent``), found while typing a field; the
+    field's value as sent goes into ``extra``. ``typed``: what the column holds instead,
+    meaningful only when ``sent`` is the field's own value (a closed object's properties)."""
+
+    def __init__(self, sent: t.Any, typed: t.Any = None) -> None:
+        super().__init__()
+        self.sent = sent
+        self.typed = typed
+
+
+#: Types that no scalar column holds.
+CONTAINERS = (list, dict)
+
+
 def _as_sent(value: t.Any) -> t.Any:
     return value
 
 
 def _any_object(value: t.Any) -> dict[str, t.Any] | None:
-    return value if isinstance(value, dict) else None
+    if value is None or isinstance(value, dict):
+        return value
+    raise Misfit(value)
 
 
 def _then(first: Reader, second: Reader) -> Reader:
@@ -128,7 +151,11 @@ def _typed(reader: Reader, accepts: frozenset[type], coerce: Reader) -> Reader:
 
 def _checked(accepts: frozenset[type], table: Lookup) -> Reader:
     def read(value: t.Any) -> t.Any:
-        return value if type(value) in accepts else table.read(value)
+        if type(value) in accepts:
+            return value
+        if isinstance(value, CONTAINERS):
+            raise Misfit(value)
+        return table.read(value)
 
     return read
 
@@ -139,28 +166,53 @@ def _list_of(item: _Field) -> Reader:
 
     def read_list(value: t.Any) -> list[t.Any] | None:
         if not isinstance(value, list):
-            return None
+            if value is None:
+                return None
+            raise Misfit(value)
         if typed is not None and typed.issuperset(map(type, value)):
             return value
-        return [entry for entry in map(read, value) if entry is not None]
+        try:
+            return [entry for entry in map(read, value) if entry is not None]
+        except Misfit:
+            pass
+        # An item the column cannot hold: closed objects with other keys keep their typed
+        # properties (the list goes to ``extra`` as sent); anything else sends the list whole.
+        result = []
+        for entry in value:
+            try:
+                converted = read(entry)
+            except Misfit as misfit:
+                if misfit.sent is not entry or misfit.typed is None:
+                    raise Misfit(value) from None
+                converted = misfit.typed
+            if converted is not None:
+                result.append(converted)
+        raise Misfit(value, result)
 
     return read_list
 
 
 def _closed_object(fields: Mapping[str, _Field]) -> Reader:
     names = tuple(fields)
+    names_set = frozenset(names)
     accepts = tuple(field.accepts for field in fields.values())
     readers = tuple(field.read for field in fields.values())
 
     def read_closed(value: t.Any) -> dict[str, t.Any] | None:
         if not isinstance(value, dict):
-            return None
+            if value is None:
+                return None
+            raise Misfit(value)
         if tuple(value) == names and all(map(operator.contains, accepts, map(type, value.values()))):
             return value  # exactly its properties, typed
         values = tuple(map(value.get, names))
         if all(map(operator.contains, accepts, map(type, values))):
-            return dict(zip(names, values, strict=True))
-        return {name: read(entry) for name, read, entry in zip(names, readers, values, strict=True)}
+            typed = dict(zip(names, values, strict=True))
+        else:
+            typed = {name: read(entry) for name, read, entry in zip(names, readers, values, strict=True)}
+        if not names_set.issuperset(value):  # keys it does not declare: kept, as sent, in extra
+            raise Misfit(value, typed)
+        return typed
 
     return read_closed
 
@@ -171,7 +223,9 @@ def _open_object(fields: Mapping[str, _Field], rest: _Field | None) -> Reader:
 
     def read_open(value: t.Any) -> dict[str, t.Any] | None:
         if not isinstance(value, dict):
-            return None
+            if value is None:
+                return None
+            raise Misfit(value)
         check = known.get
         for key, entry in value.items():
             field = check(key, others)
@@ -247,6 +301,17 @@ class _Fields:
 Member = tuple[str, str, _Field]
 
 
+def _misfit(record: dict[str, t.Any], name: str, key: str, sent: t.Any, misfit: Misfit | None = None) -> None:
+    """``sent`` (raw ``key``'s value) as sent in ``extra``; the column ``name`` holds what
+    it can of it: a closed object's typed properties, else null."""
+    record[name] = misfit.typed if misfit is not None and misfit.sent is sent else None
+    extra = record[EXTRA]
+    if extra is None:
+        record[EXTRA] = {key: sent}
+    else:
+        extra[key] = sent
+
+
 def _getter(members: Sequence[Member]) -> Callable[[Raw], tuple[t.Any, ...]]:
     """``itemgetter`` of the members' keys that always returns a tuple (it returns a bare
     value for one key; asking twice for that key gives a pair, and ``zip`` with one name
@@ -290,6 +355,7 @@ class _Layout:
         self.scalars = _getter(scalars) if scalars else None
         self.scalar_fields = tuple((name, field.accepts, field.table, field.read)
                                    for name, _, field in scalars)
+        self.scalar_keys = tuple(key for _, key, _ in scalars)
         #: The types a record's scalars came in -> which of them to convert (see :meth:`plan`).
         self.plans: dict[tuple[type, ...], tuple[tuple[int, str, Lookup, Reader], ...]] = {}
         arrays: dict[frozenset[type], list[Member]] = {}
@@ -387,18 +453,22 @@ class RecordConversion:
                 values = layout.scalars(raw)
                 types = tuple(map(type, values))
                 plan = layout.plans.get(types)
-                for position, name, table, read in layout.plan(types) if plan is None else plan:
+                for position, name, table, _read in layout.plan(types) if plan is None else plan:
                     value = values[position]
                     try:
                         record[name] = table[value]
                     except TypeError:  # an unhashable value (a list where a number belongs)
-                        record[name] = read(value)
+                        _misfit(record, name, layout.scalar_keys[position], value)
             for items, get, arrays in layout.arrays:
                 values = get(raw)
                 if not (LIST_OR_NULL.issuperset(map(type, values))
                         and items.issuperset(map(type, itertools.chain.from_iterable(filter(None, values))))):
                     for name, key, read in arrays:
-                        record[name] = read(raw[key])
+                        value = raw[key]
+                        try:
+                            record[name] = read(value)
+                        except Misfit:
+                            _misfit(record, name, key, value)
             if layout.times is not None:
                 names, keys = layout.times
                 for name, value in zip(names, layout.utc(map(raw.__getitem__, keys)), strict=True):
@@ -406,9 +476,12 @@ class RecordConversion:
             for name, key, fast, read in layout.called:
                 value = raw[key]
                 try:
-                    record[name] = fast(value)
-                except TypeError:  # an unhashable value for a lookup, or a reader's own error, again
-                    record[name] = read(value)
+                    try:
+                        record[name] = fast(value)
+                    except TypeError:  # an unhashable value for a lookup, or a reader's own error, again
+                        record[name] = read(value)
+                except Misfit as misfit:
+                    _misfit(record, name, key, value, misfit)
         except KeyError:  # another key set of the same size (or a reader's own KeyError)
             if layout.keys == frozenset(raw):
                 raise
