@@ -94,15 +94,77 @@ def test_converts_the_seed_record_exactly(sandbox, run_tap):
 
 def test_filters_are_sent_as_documented(sandbox, run_tap):
     options = SMARTFLO.configure(sandbox, count=10)
-    filters = {"direction": "inbound", "call_type": "c", "agents": ["agent|0504", "agent|0505"],
-               "department": ["12", "14"], "did_number": "+918069651170", "services": "dialer,ivr"}
-    run = run_tap(SMARTFLO.config(sandbox, options, settings={**filters, "window_hours": 24}))
+    filters = {"direction": "inbound", "call_type": "c", "did_number": "+918069651170",
+               "services": "dialer,ivr"}
+    arrays = {"agents": ["agent|0504", "agent|0505"], "department": ["12"], "ivr": ["7", "8"]}
+    run = run_tap(SMARTFLO.config(sandbox, options, settings={**filters, **arrays, "window_hours": 24}))
 
     assert run.returncode == 0, run.stderr
-    assert len(run.records(STREAM)) == 10
-    query = SMARTFLO.stats(sandbox)["vendor"]["last_query"]
+    assert run.records(STREAM) == []  # the sandbox has no call of these agents
+    seen = SMARTFLO.stats(sandbox)["vendor"]
+    query = seen["last_query"]
     assert {name: query[name] for name in filters} == filters
+    assert {name: query[f"{name}[]"] for name in ("agents", "ivr")} == {"agents": arrays["agents"],
+                                                                      "ivr": arrays["ivr"]}
+    assert query["department[]"] == "12"  # one value, still as a list: agents[]=...
+    assert seen["filters_read"] == arrays
     assert query["limit"] == "100"
+
+
+def _agents_of_the_sandbox_calls(sandbox):
+    """Every call of the sandbox's data set, by id, with the agents it names."""
+    url = (f"{sandbox.url}/smartflo/v1/call/records?from_date=2000-01-01+00:00:00"
+           "&to_date=2100-01-01+00:00:00&limit=10000")
+    request = urllib.request.Request(url, headers={"Authorization": "sandbox-smartflo-token"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        calls = json.loads(response.read())["results"]
+    return {call["id"]: {f"agent|{step['id']}" for step in call["call_flow"] if step["type"] == "Agent"}
+            for call in calls}
+
+
+@pytest.mark.parametrize("array_filters", ["all_values", "last_value"])
+def test_array_filters_select_the_same_calls_however_the_server_reads_repeated_keys(
+        sandbox, run_tap, array_filters):
+    """Smartflo documents agents, department and ivr as arrays, not how they are encoded;
+    a PHP server reads a repeated bare key as its last value only."""
+    options = SMARTFLO.configure(sandbox, count=2_000, array_filters=array_filters)
+    calls = _agents_of_the_sandbox_calls(sandbox)
+    first = next(iter(calls.values()))
+    second = next(agents for agents in calls.values() if agents.isdisjoint(first))
+    wanted = [min(first), min(second)]
+    expected = {call_id for call_id, agents in calls.items() if not agents.isdisjoint(wanted)}
+    assert 2 <= len(expected) < 2_000
+
+    run = run_tap(SMARTFLO.config(sandbox, options, settings={"agents": wanted, "window_hours": 24}))
+
+    assert run.returncode == 0, run.stderr
+    records = run.records(STREAM)
+    assert sorted(record["id"] for record in records) == sorted(expected)
+    assert SMARTFLO.stats(sandbox)["vendor"]["filters_read"] == {"agents": wanted}
+
+
+def test_array_filter_form_repeated_sends_bare_repeated_keys(sandbox, run_tap):
+    options = SMARTFLO.configure(sandbox, count=10)
+    settings = {"agents": ["agent|1", "agent|2"], "array_filter_form": "repeated", "window_hours": 24}
+    run = run_tap(SMARTFLO.config(sandbox, options, settings=settings))
+
+    assert run.returncode == 0, run.stderr
+    query = SMARTFLO.stats(sandbox)["vendor"]["last_query"]
+    assert query["agents"] == ["agent|1", "agent|2"] and "agents[]" not in query
+
+
+def test_agent_hangup_data_sent_as_text_is_kept_as_sent(sandbox, run_tap):
+    options = SMARTFLO.configure(sandbox, count=200, agent_hangup_data="string")
+    run = run_tap(SMARTFLO.config(sandbox, options, settings={"window_hours": 24}))
+
+    assert run.returncode == 0, run.stderr
+    assert_records_match_schema(run, STREAM)
+    records = run.records(STREAM)
+    assert len(records) == 200
+    assert all(record["agent_hangup_data"] is None for record in records)  # the column holds lists
+    kept = [record["extra"]["agent_hangup_data"] for record in records]
+    assert all(isinstance(text, str) for text in kept)
+    assert any(": ANSWERED" in text for text in kept)
 
 
 # -- Authentication --------------------------------------------------------------------------
@@ -165,6 +227,42 @@ def test_api_token_works_with_or_without_bearer_prefix_and_is_never_printed(sand
     assert run.returncode == 0, run.stderr
     assert len(run.records(STREAM)) == 50
     assert SMARTFLO.stats(sandbox)["vendor"]["logins"] == 0
+    assert "SECRET" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("token_form", ["bare", "bearer"])
+@pytest.mark.parametrize("login", [False, True], ids=["api-token", "login"])
+def test_either_authorization_form_is_found_with_at_most_one_401(sandbox, run_tap, token_form, login):
+    """Which ``Authorization`` form Smartflo reads is undocumented: a 401 before any
+    success is retried once in the other form, which is then kept for the run."""
+    options = SMARTFLO.configure(sandbox, count=300, token_form=token_form)
+    config = SMARTFLO.config(sandbox, options, settings={"window_hours": 24})
+    if not login:
+        config = with_token(config, "sandbox-smartflo-token")
+
+    run = run_tap(config)
+
+    assert run.returncode == 0, run.stderr
+    assert len(run.records(STREAM)) == 300
+    seen = SMARTFLO.stats(sandbox)
+    wrong = 1 if token_form == "bare" else 0  # the tap starts with Bearer
+    assert seen["vendor"]["wrong_form_401s"] == wrong
+    assert seen["statuses"].get("401", 0) == wrong
+    assert seen["vendor"]["logins"] == (1 if login else 0)
+
+
+def test_a_wrong_token_is_one_clear_error_after_trying_both_forms(sandbox, run_tap):
+    options = SMARTFLO.configure(sandbox, count=10)
+    config = with_token(SMARTFLO.config(sandbox, options), "SECRET-not-the-token")
+
+    run = run_tap(config)
+
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr
+    assert len(run.error_lines) == 1 and "smartflo.api_token" in run.error_lines[0]
+    seen = SMARTFLO.stats(sandbox)
+    assert seen["statuses"]["401"] == 2
+    assert (seen["vendor"]["bearer_prefixed"], seen["vendor"]["bare"]) == (1, 1)
     assert "SECRET" not in run.stdout + run.stderr
 
 

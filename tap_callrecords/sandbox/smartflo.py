@@ -11,6 +11,18 @@ Options (``/_sandbox/configure``) the tests use:
   ``{"success": "false", "message": "Too many requests."}``.
 - ``max_limit``: the largest page served; a larger ``limit`` is capped, as ``limit``
   in the reply shows.
+
+Readings (:data:`READINGS`; the first value of each is the default), where the docs are
+silent:
+
+- ``token_form``: which ``Authorization`` form is read: ``either``, only ``bare``, only
+  ``bearer``; the other is a 401.
+- ``array_filters``: how a repeated query key is read: ``all_values`` (every value, with
+  or without ``[]``), or ``last_value`` (PHP: a bare repeated key is its last value,
+  ``agents[]`` the whole list). ``agents`` (``agent|<id>``) and ``department`` (the
+  department's name) filter the records; the filters as read are in ``filters_read``.
+- ``agent_hangup_data``: sent as the sampled ``array``, or as a ``string`` (its
+  documented type).
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -35,6 +48,12 @@ AGENTS = ("Parag Yadav", "Ananya Iyer", "Rohit Sharma", "Meera Nair", "Vikram Si
 CIRCLES = (("Airtel India", "Delhi"), ("Vodafone Idea", "Maharashtra"), ("Jio", "Karnataka"),
            ("BSNL", "Kerala"))
 TOO_MANY = {"success": "false", "message": "Too many requests."}
+#: Each undocumented behaviour -> its possible values, the default first.
+READINGS: dict[str, tuple[str, ...]] = {
+    "token_form": ("either", "bare", "bearer"),
+    "array_filters": ("all_values", "last_value"),
+    "agent_hangup_data": ("array", "string"),
+}
 DEFAULTS: dict[str, Any] = {
     "count": 1000,
     "start": "2024-07-01T00:00:00+00:00",
@@ -49,7 +68,10 @@ DEFAULTS: dict[str, Any] = {
     "rate_limit_per_second": 0,
     "max_limit": 10_000,
     "login_failure_status": 401,
+    **{name: values[0] for name, values in READINGS.items()},
 }
+#: The filters documented as arrays, which ``array_filters`` reads.
+ARRAY_FILTERS = ("agents", "department", "ivr")
 
 
 def _ist_seconds(text: str) -> int:
@@ -67,6 +89,7 @@ class SmartfloAPI(VendorAPI):
 
     prefix = "smartflo"
     defaults = DEFAULTS
+    readings: ClassVar[dict[str, tuple[str, ...]]] = READINGS
     benchmark_settings: ClassVar[dict[str, Any]] = {"max_requests_per_second": 100_000, "page_size": 1000}
 
     @classmethod
@@ -85,7 +108,7 @@ class SmartfloAPI(VendorAPI):
             self.recent: deque[float] = deque()
             self.observed: dict[str, Any] = {"logins": 0, "failed_logins": 0, "expired_token_401s": 0,
                                              "rate_limited": 0, "bearer_prefixed": 0, "bare": 0,
-                                             "last_query": None}
+                                             "last_query": None, "filters_read": None, "wrong_form_401s": 0}
             super().reset()
 
     def add_records(self, records: list[dict[str, Any]]) -> None:
@@ -107,7 +130,16 @@ class SmartfloAPI(VendorAPI):
         self.seed = int(o["seed"])
         self.pool = [self._pooled_body(mix(self.seed * 1_000_003 + i)) for i in range(POOL_SIZE)]
         # Each body pre-encoded once, as the JSON members after the record's own fields.
+        if o["agent_hangup_data"] == "string":
+            for body in self.pool:
+                body["agent_hangup_data"] = ", ".join(
+                    f"{step['name']}: {step['disposition']}" for step in body["agent_hangup_data"])
         self.pool_json = [b"," + JSON_ENCODER.encode(body)[1:] for body in self.pool]
+        #: Per pooled body, what the array filters match: its agent and its department.
+        self.pool_filters = [
+            ({f"agent|{step['id']}" for step in body["call_flow"] if step["type"] == "Agent"},
+             body["department_name"])
+            for body in self.pool]
 
     def record(self, index: int) -> dict[str, Any]:
         """Record ``index``: a pooled body with its own ids, start and end (India time)."""
@@ -274,8 +306,12 @@ class SmartfloAPI(VendorAPI):
         header = request.headers.get("authorization", "").strip()
         prefixed = header[:7].lower() == "bearer "
         token = header[7:].strip() if prefixed else header
+        form = self.options["token_form"]
         with self.lock:
             self.observed["bearer_prefixed" if prefixed else "bare"] += 1
+            if form != "either" and prefixed != (form == "bearer"):
+                self.observed["wrong_form_401s"] += 1
+                return json_response(401, {"success": False, "message": "Unauthenticated."})
             if token and token == self.options["api_token"]:
                 return None
             if token in self.tokens:
@@ -288,6 +324,24 @@ class SmartfloAPI(VendorAPI):
                 self.observed["expired_token_401s"] += 1
                 return json_response(401, {"success": False, "message": "Token has expired."})
         return json_response(401, {"success": False, "message": "Unauthenticated."})
+
+    def _array_filters(self, request: Request) -> dict[str, list[str]]:
+        """The array filters as this reading's server reads the query."""
+        read: dict[str, list[str]] = {}
+        last_value = self.options["array_filters"] == "last_value"
+        for name in ARRAY_FILTERS:
+            listed = request.query.get(f"{name}[]", [])
+            bare = request.query.get(name, [])
+            values = listed or (bare[-1:] if last_value else bare)
+            if values:
+                read[name] = values
+        return read
+
+    def _matches(self, index: int, filters: dict[str, list[str]]) -> bool:
+        agents, department = self.pool_filters[mix(self.seed + index) % POOL_SIZE]
+        wanted_agents, wanted_departments = filters.get("agents"), filters.get("department")
+        return ((not wanted_agents or not agents.isdisjoint(wanted_agents))
+                and (not wanted_departments or department in wanted_departments))
 
     def _records(self, request: Request) -> Response:
         self.observed["last_query"] = {k: v if len(v) > 1 else v[0] for k, v in request.query.items()}
@@ -310,8 +364,12 @@ class SmartfloAPI(VendorAPI):
         high = bounds["to_date"] if bounds["to_date"] is not None else 2**40
         if self.options["to_date_inclusive"] and bounds["to_date"] is not None:
             high += 1  # the whole to_date second
-        base = self.timeline.index_range(low * 1000, high * 1000)
+        base: Sequence[int] = self.timeline.index_range(low * 1000, high * 1000)
         extra = [record for moment, record in self.extra if low <= moment < high]
+        filters = self._array_filters(request)
+        self.observed["filters_read"] = filters or None
+        if filters.get("agents") or filters.get("department"):
+            base = [index for index in base if self._matches(index, filters)]
         total = len(base) + len(extra)
         first = (page - 1) * limit
         last = min(first + limit, total)

@@ -39,6 +39,13 @@ SETTINGS = describe_bounds(th.PropertiesList(
                 description="Only calls of these agents, each as agent|<id>."),
     th.Property("department", th.ArrayType(th.StringType),
                 description="Only calls of these department ids."),
+    th.Property("ivr", th.ArrayType(th.StringType), description="Only calls of these IVR ids."),
+    th.Property("array_filter_form", th.StringType, allowed_values=["brackets", "repeated"],
+                default="brackets",
+                description="How agents, department and ivr are sent (Smartflo documents them as "
+                "arrays, not their encoding): brackets sends agents[]=a&agents[]=b, which a PHP "
+                "server reads whole; repeated sends agents=a&agents=b, for a gateway that "
+                "ignores brackets (PHP keeps only the last)."),
     th.Property("did_number", th.StringType, description="Only calls routed from this DID."),
     th.Property("services", th.StringType,
                 description="Only calls of these services, comma-separated."),

@@ -8,6 +8,13 @@ under an exclusive ``from_date``); the stream keeps only the records whose
 ``start_time`` falls in ``[start, end)``, so a call exactly on a boundary (for example
 23:30:00 IST = 18:00:00 UTC) is emitted by exactly one window.
 
+**Array filters.** ``agents``, ``department`` and ``ivr`` are documented as arrays with
+no query encoding. ``array_filter_form`` chooses it: ``brackets`` (the default,
+``agents[]=a&agents[]=b``) is read as the whole list by a PHP server (Smartflo's
+``Y-m-d H:i:s`` is PHP's date notation) and by every parser that collects repeated keys
+and knows the bracket convention; a repeated bare key (``repeated``: ``agents=a&agents=b``)
+is read by PHP as its last value only, so it is for a gateway that ignores brackets.
+
 **Errors.** Besides status codes, Smartflo may answer 200 with ``success: false`` and no
 ``results``: "Too many requests." is retried like a 429, anything else is fatal.
 """
@@ -43,7 +50,9 @@ PATH = "/v1/call/records"
 ONE_SECOND = timedelta(seconds=1)
 FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: Optional filters passed through as the API documents them.
-FILTERS = ("direction", "call_type", "did_number", "services", "agents", "department")
+FILTERS = ("direction", "call_type", "did_number", "services", "agents", "department", "ivr")
+#: The filters documented as arrays: sent in the form ``array_filter_form`` names.
+ARRAY_FILTERS = frozenset(("agents", "department", "ivr"))
 
 
 def floor_to_hour(moment: datetime) -> datetime:
@@ -106,6 +115,7 @@ def smartflo_client(
 def call_records_endpoint(settings: Mapping[str, t.Any]) -> PagedEndpoint:
     """``GET /v1/call/records``: the window in India time, page/limit, the user's filters."""
     page_size = int(settings["page_size"])
+    brackets = settings.get("array_filter_form", "brackets") == "brackets"
     filters: dict[str, t.Any] = {}
     for name in FILTERS:
         value = settings.get(name)
@@ -113,7 +123,11 @@ def call_records_endpoint(settings: Mapping[str, t.Any]) -> PagedEndpoint:
             continue
         if name == "services" and isinstance(value, list):
             value = ",".join(str(v) for v in value)
-        filters[name] = value  # lists go as repeated keys: agents=a&agents=b
+        if name in ARRAY_FILTERS:
+            values = [str(v) for v in (value if isinstance(value, list) else [value])]
+            filters[f"{name}[]" if brackets else name] = values  # one key per value
+            continue
+        filters[name] = value
 
     def params(window: Window, page: int) -> dict[str, t.Any]:
         first = window.start.replace(microsecond=0) - ONE_SECOND

@@ -1,7 +1,11 @@
 """Smartflo credentials: a portal API token, or a login token from email and password.
 
-Smartflo reads the ``Authorization`` header with or without a ``Bearer `` prefix; the
-tap always sends ``Bearer <token>`` and accepts a configured token either way.
+**Header form.** Smartflo documents ``Authorization: <token>``; public clients send it
+both bare and as ``Bearer <token>``, and which one a given account's gateway reads is
+undocumented. The tap sends ``Bearer <token>`` first (the login's ``token_type`` is
+``bearer``); a 401 before any request has succeeded is retried once, at once, with the
+bare token, and whichever form then works is kept for the run (:class:`HeaderForm`). A
+configured token is accepted with or without its own ``Bearer`` prefix.
 """
 
 from __future__ import annotations
@@ -28,15 +32,53 @@ def bare_token(value: str) -> str:
     return token
 
 
+class HeaderForm:
+    """Which ``Authorization`` form this run sends: ``Bearer <token>`` until a 401 before
+    any success switches it, once, to the bare token. A success settles the form."""
+
+    def __init__(self) -> None:
+        self.scheme = "Bearer"
+        self._settled = False
+        self._switched = False
+
+    def header(self, token: str) -> str:
+        """The header value for ``token`` in the current form."""
+        return f"{self.scheme} {token}" if self.scheme else token
+
+    def watch(self, request: requests.PreparedRequest) -> None:
+        """Settle the form on the first success of a request sent with it."""
+        request.register_hook("response", self._seen)
+
+    def _seen(self, response: requests.Response, *args: t.Any, **kwargs: t.Any) -> requests.Response:
+        if response.status_code < 400:
+            self._settled = True
+        return response
+
+    def switch(self) -> bool:
+        """After a 401: the other form, if none has worked yet and it was not tried."""
+        if self._settled or self._switched:
+            return False
+        self._switched = True
+        self.scheme = "" if self.scheme else "Bearer"
+        return True
+
+
 class StaticTokenAuth(requests.auth.AuthBase):
-    """The long-lived API token made in the Smartflo portal; a 401 is final."""
+    """The long-lived API token made in the Smartflo portal; a 401 is final once the
+    other header form has been tried."""
 
     def __init__(self, token: str) -> None:
-        self.header = f"Bearer {bare_token(token)}"
-        SECRETS.add(bare_token(token))
+        self.token = bare_token(token)
+        self.form = HeaderForm()
+        SECRETS.add(self.token)
+
+    def invalidate(self) -> bool:
+        """The client's 401 hook: ``True`` retries the request at once (in the other form)."""
+        return self.form.switch()
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = self.header
+        request.headers["Authorization"] = self.form.header(self.token)
+        self.form.watch(request)
         return request
 
 
@@ -57,6 +99,18 @@ class SmartfloLoginAuth(RenewableTokenAuth):
         self.email = email
         self.password = password
         self.throttle = throttle
+        self.form = HeaderForm()
+
+    def invalidate(self) -> bool:
+        """A 401 before any success: the other header form with the same token; after one,
+        the base class's renewal."""
+        return self.form.switch() or super().invalidate()
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        self.scheme = self.form.scheme
+        super().__call__(request)
+        self.form.watch(request)
+        return request
 
     def fetch_token(self) -> tuple[str, float]:
         self.throttle()
