@@ -4,6 +4,16 @@
 The timezone of the day filters is undocumented; ``filter_timezone`` chooses between
 ``"utc"`` and ``"account"`` (the account offset that timestamps carry) so tests can
 check the tap under both readings.
+
+Readings (:data:`READINGS`; the first value of each is the default), where the docs are
+silent or contradict the samples:
+
+- ``sla``: a chat's SLA times as the sampled ``object``, or as a ``list`` (its documented
+  type "array") of one such object.
+- ``key_error``: a wrong key answered ``status`` 401, or 200 with the legacy ``body``
+  ``{"error": "Invalid api_key"}``.
+
+``pages_past_chain_cap`` counts requests whose page reaches past a chain's 10,000th record.
 """
 
 from __future__ import annotations
@@ -11,7 +21,7 @@ from __future__ import annotations
 import base64
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from tap_callrecords.sandbox.data import local_date_time, mix, uuid_for
 from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
@@ -22,6 +32,8 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CALL_TYPES = ("inbound", "outbound", "dialer", "click_to_call", "queue_callback")
 DISPOSITIONS = ("answered", "no_answer", "busy", "failed", "voicemail")
 AGENTS = ("Mike A", "Chandra Agarwal", "Ana Souza", "Liu Wei", "Sam Okafor", None)
+#: Each undocumented behaviour -> its possible values, the default first.
+READINGS: dict[str, tuple[str, ...]] = {"sla": ("object", "list"), "key_error": ("status", "body")}
 DEFAULTS: dict[str, Any] = {
     "api_key": "sandbox-voiso-key",
     "count": 1000,
@@ -32,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "filter_timezone": "utc",
     #: A broken server: every reply carries a fresh search_token for the same records.
     "endless_search_token": False,
+    **{name: values[0] for name, values in READINGS.items()},
 }
 
 
@@ -44,6 +57,7 @@ class VoisoAPI(VendorAPI):
 
     prefix = "voiso"
     defaults = DEFAULTS
+    readings: ClassVar[dict[str, tuple[str, ...]]] = READINGS
 
     @classmethod
     def tap_settings(cls, base_url: str) -> dict[str, Any]:
@@ -51,10 +65,11 @@ class VoisoAPI(VendorAPI):
 
     def reset(self) -> None:
         self.chains_started = 0
+        self.pages_past_chain_cap = 0
         super().reset()
 
     def counters(self) -> dict[str, Any]:
-        return {"search_token_chains": self.chains_started}
+        return {"search_token_chains": self.chains_started, "pages_past_chain_cap": self.pages_past_chain_cap}
 
     def rebuild(self) -> None:
         super().rebuild()
@@ -66,6 +81,10 @@ class VoisoAPI(VendorAPI):
         sign = "-" if offset_minutes < 0 else "+"
         self.offset_text = f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
         pool = [self._pooled_body(mix(self.timeline.seed * 1_000_003 + i)) for i in range(POOL_SIZE)]
+        if o["sla"] == "list":
+            for body in pool:
+                if "sla" in body:
+                    body["sla"] = [body["sla"]]
         # Each body as the JSON members after the record's own fields, closing brace included.
         self.pool_json = [JSON_ENCODER.encode(body)[1:] for body in pool]
 
@@ -116,6 +135,8 @@ class VoisoAPI(VendorAPI):
         if request.path.rstrip("/") != "/api/v2/cdr" or request.method != "GET":
             return json_response(404, {"error": "Not found"})
         if request.param("key") != self.options["api_key"]:
+            if self.options["key_error"] == "body":
+                return json_response(200, {"error": "Invalid api_key"})
             return json_response(401, {"error": "Unauthorized"})
         errors: dict[str, list[str]] = {}
         page = self._int(request, "page", 1, errors)
@@ -147,6 +168,8 @@ class VoisoAPI(VendorAPI):
             self.chains_started += 1
         chain_end = min(chain_start + CHAIN_CAP, total)
         first = chain_start + (page - 1) * per_page
+        if page * per_page > CHAIN_CAP:
+            self.pages_past_chain_cap += 1
         last = min(first + per_page, chain_end)
         records = b",".join(
             self.record_json(base[i]) if i < len(base) else JSON_ENCODER.encode(extra[i - len(base)])

@@ -8,6 +8,7 @@ from tap_callrecords.core.bounds import describe_bounds
 from tap_callrecords.core.phones import REGION_DESCRIPTION, REGION_UNSET, check_region
 from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.vendors.voiso.api import LABEL, voiso_client
+from tap_callrecords.vendors.voiso.paging import check_per_page
 from tap_callrecords.vendors.voiso.stream import VoisoCdrStream
 
 SETTINGS = describe_bounds(th.PropertiesList(
@@ -16,7 +17,8 @@ SETTINGS = describe_bounds(th.PropertiesList(
     th.Property("api_url", th.StringType, default="https://cluster1.voiso.com",
                 description="Voiso cluster URL, e.g. https://cluster2.voiso.com."),
     th.Property("per_page", th.IntegerType(minimum=1, maximum=10_000), default=1000,
-                description="Records per page."),
+                description="Records per page; it must divide 10000 (a search_token chain holds "
+                "10,000 records, and no page may reach past its last)."),
     th.Property("window_days", th.IntegerType(minimum=1, maximum=31), default=14,
                 description="Days per request window; the bookmark advances per window."),
     th.Property("default_phone_region", th.StringType,
@@ -32,5 +34,5 @@ VOISO = Vendor(
     settings=SETTINGS,
     client=voiso_client,
     streams=(VoisoCdrStream,),
-    setting_checks={"default_phone_region": check_region},
+    setting_checks={"default_phone_region": check_region, "per_page": check_per_page},
 )

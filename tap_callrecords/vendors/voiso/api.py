@@ -4,6 +4,11 @@ Voiso filters by whole days (``start_date``/``end_date``, inclusive) in a timezo
 does not document. Each window therefore asks for one extra day on either side; the
 stream keeps only the records whose ``timestamp`` (the end of the interaction) falls in
 the window, which is correct whether Voiso reads the dates as UTC or as account time.
+
+**Errors in a 200.** Voiso's legacy error body for a bad key, ``{"error": "Invalid
+api_key"}``, has no documented status; sent with a 200 it is read for what it says
+(:class:`VoisoDialect`): about the key, a credential error naming ``voiso.api_key``; any
+other, a fatal error quoting it. Neither is retried.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import typing as t
 from datetime import timedelta
 
 from tap_callrecords.core.auth import QueryParamAuth
-from tap_callrecords.core.client import VendorClient
+from tap_callrecords.core.client import ErrorDialect, VendorClient
+from tap_callrecords.core.errors import VendorAPIError, VendorAuthError
 from tap_callrecords.core.paged import PagedEndpoint
+from tap_callrecords.core.redact import redact
 from tap_callrecords.core.windows import floor_to_day
 from tap_callrecords.vendors.voiso.paging import ChainPage, SearchTokenPaginator
 
@@ -21,11 +28,29 @@ if t.TYPE_CHECKING:
     import logging
     from collections.abc import Mapping
 
+    import requests
+
     from tap_callrecords.core.client import RequestSettings
     from tap_callrecords.core.windows import Window
 
 LABEL = "Voiso"
 ONE_DAY = timedelta(days=1)
+CREDENTIAL_SETTINGS = ("voiso.api_key",)
+#: Words of an error body that say the key was refused.
+KEY_WORDS = ("key", "unauthori")
+
+
+class VoisoDialect(ErrorDialect):
+    """A 200 whose body is an ``error`` without ``records`` is that error, never retried."""
+
+    def body_error(self, client: VendorClient, response: requests.Response, body: t.Any) -> Exception | None:
+        if not isinstance(body, dict) or "records" in body or not body.get("error"):
+            return None
+        message = redact(str(body["error"]))[:200]
+        if any(word in message.lower() for word in KEY_WORDS):
+            return VendorAuthError(f"{LABEL} rejected the API key ({message}, HTTP "
+                                   f"{response.status_code}); check {', '.join(CREDENTIAL_SETTINGS)}.")
+        return VendorAPIError(f"{LABEL}: /api/v2/cdr answered: {message} (HTTP {response.status_code})")
 
 
 def voiso_client(
@@ -38,7 +63,8 @@ def voiso_client(
         settings=request,
         logger=logger,
         auth=QueryParamAuth("key", str(settings["api_key"])),
-        credential_settings=("voiso.api_key",),
+        dialect=VoisoDialect(),
+        credential_settings=CREDENTIAL_SETTINGS,
     )
 
 

@@ -10,6 +10,21 @@ if t.TYPE_CHECKING:
     from tap_callrecords.core.client import Page
 
 CHAIN_CAP = 10_000
+#: The ``per_page`` values whose pages end exactly on a chain's last record.
+CHAIN_PAGE_SIZES = tuple(size for size in range(1, CHAIN_CAP + 1) if CHAIN_CAP % size == 0)
+
+
+def check_per_page(name: str, value: t.Any) -> str | None:
+    """A message if ``per_page`` does not divide a chain: its last page would ask past the
+    10,000th record, which Voiso does not document serving. A page size of another value
+    cannot be capped to the chain either, since a smaller last page would start elsewhere
+    (``page`` counts pages of ``per_page``), so the setting is restricted to divisors."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= CHAIN_CAP \
+            or CHAIN_CAP % value == 0:
+        return None  # out of bounds: the schema's message says so
+    fits = ", ".join(str(size) for size in CHAIN_PAGE_SIZES)
+    return (f"{name} is {value}; it must divide 10000 (Voiso serves 10,000 records a chain), "
+            f"one of {fits}.")
 
 
 class ChainPage(t.NamedTuple):
