@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from singer_sdk import typing as th
 
-from tap_callrecords.core.bounds import describe_bounds
+from tap_callrecords.core.bounds import describe_bounds, value_problem
 from tap_callrecords.core.phones import REGION_DESCRIPTION, REGION_UNSET, check_region
 from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.vendors.voiso.api import LABEL, voiso_client
@@ -28,11 +30,19 @@ SETTINGS = describe_bounds(th.PropertiesList(
 ))
 
 
+def check_page_size(name: str, value: t.Any) -> str | None:
+    """``per_page``'s schema bounds, then that it divides a chain (which a schema cannot say)."""
+    if value is None:
+        return None
+    schema = SETTINGS.to_dict()["properties"]["per_page"]
+    return value_problem(name, value, schema, LABEL) or check_per_page(name, value)
+
+
 VOISO = Vendor(
     key="voiso",
     label=LABEL,
     settings=SETTINGS,
     client=voiso_client,
     streams=(VoisoCdrStream,),
-    setting_checks={"default_phone_region": check_region, "per_page": check_per_page},
+    setting_checks={"default_phone_region": check_region, "per_page": check_page_size},
 )
