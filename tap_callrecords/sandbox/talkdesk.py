@@ -62,6 +62,13 @@ readings of the 2026 payload are served on demand, since the sibling Calls repor
 to them at that date: ``duration_unit: "seconds"`` (integer seconds) and
 ``time_format: "utc_z"`` (``2025-10-09T16:59:52Z``). Row times are whole seconds.
 
+Readings (:data:`READINGS`; the first value of each is the default), where the docs are
+silent: ``timespan_zone``: whether an offset in ``from``/``to`` wins (``offset_wins``)
+or the job's ``timezone`` does (``timezone_wins``: the wall time is read in the zone,
+its offset ignored); ``csv_header``: a CSV header of the JSON ``keys``, or of the Explore
+UI's ``display_names`` (``Interaction ID``, ``In Business Hours?``). ``duration_unit``
+also takes ``"hms"``: durations written ``0:00:06`` as the Explore UI shows them.
+
 Faults apply to the API and the object store, and to the token endpoint only when
 aimed at it (``"path": "/oauth/token"``); a fault's ``path`` and ``method`` target one
 endpoint (``"/_objects"`` for downloads, where ``drop_after_bytes`` cuts a file
@@ -92,7 +99,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -117,6 +124,11 @@ CONTENT_TYPES = {"csv": "text/csv", "json": "application/json", "json_bulk": "ap
 #: Prefix of every access token the sandbox issues, so tests can look for leaks.
 TOKEN_PREFIX = "tdsbxtok"
 
+#: Each undocumented behaviour -> its possible values, the default first.
+READINGS: dict[str, tuple[str, ...]] = {
+    "timespan_zone": ("offset_wins", "timezone_wins"),
+    "csv_header": ("keys", "display_names"),
+}
 DEFAULTS: dict[str, Any] = {
     "account_name": "sandbox-talkdesk",
     "client_id": "sandbox-talkdesk-client",
@@ -144,7 +156,13 @@ DEFAULTS: dict[str, Any] = {
     "time_format": "local",
     "future_tolerance": 5.0,
     "object_host": None,
+    **{name: values[0] for name, values in READINGS.items()},
 }
+
+
+def display_name(key: str) -> str:
+    """A column's name as the Explore UI shows it: ``in_business_hours?`` -> ``In Business Hours?``."""
+    return " ".join("ID" if word == "id" else word.capitalize() for word in key.split("_"))
 
 LEGACY_COLUMNS = (
     "interaction_id", "call_type", "start_time", "end_time", "talkdesk_phone_number",
@@ -362,6 +380,7 @@ class TalkdeskAPI(VendorAPI):
 
     prefix = "talkdesk"
     defaults = DEFAULTS
+    readings: ClassVar[dict[str, tuple[str, ...]]] = READINGS
 
     @classmethod
     def benchmark_options(cls, count: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -500,6 +519,9 @@ class TalkdeskAPI(VendorAPI):
     def _duration(self, seconds: int) -> msgspec.Raw:
         if self.options["duration_unit"] == "seconds":
             return msgspec.Raw(str(seconds).encode())
+        if self.options["duration_unit"] == "hms":
+            text = f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+            return msgspec.Raw(JSON_ENCODER.encode(text))  # a JSON string; a quoted CSV cell
         return msgspec.Raw(day_fraction_text(seconds, self.payload).encode())
 
     def templates(self, file_format: str) -> list[Template]:
@@ -564,7 +586,10 @@ class TalkdeskAPI(VendorAPI):
         templates = self.templates(job.format)
         extra_columns = list(dict.fromkeys(k for r in added for k in r if k not in self.columns))
         if job.format == "csv":
-            head = ",".join(csv_cell(c) for c in (*self.columns, *extra_columns)) + "\r\n"
+            names = [*self.columns, *extra_columns]
+            if self.options["csv_header"] == "display_names":
+                names = [display_name(name) for name in names]
+            head = ",".join(csv_cell(c) for c in names) + "\r\n"
             separator, end, tail = "", "," * len(extra_columns) + "\r\n", ""
         elif job.format == "json":
             head, separator, end, tail = '{"entries":[', ",", "", f'],"total":{total}}}'
@@ -716,6 +741,9 @@ class TalkdeskAPI(VendorAPI):
         zone = ZoneInfo(str(zone_name))
         timespan = body["timespan"]
         low, high = parse_instant(timespan.get("from"), zone), parse_instant(timespan.get("to"), zone)
+        if self.options["timespan_zone"] == "timezone_wins":  # the wall time, in the job's zone
+            low, high = (moment.replace(tzinfo=None).replace(tzinfo=zone) if moment else None
+                         for moment in (low, high))
         for label, moment in (("from", low), ("to", high)):
             if moment is None:
                 fields.append({"name": f"timespan.{label}", "description": "must be an ISO 8601 date-time"})

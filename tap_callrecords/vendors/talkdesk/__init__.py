@@ -50,10 +50,10 @@ SETTINGS = describe_bounds(th.PropertiesList(
                 description="Rows a report file holds at most (Talkdesk documents 1,000,000 per "
                 "request). A file that reaches it may be cut short, so its window is split in two "
                 "and read again; lower it only if Talkdesk lowers the limit."),
-    th.Property("report_format", th.StringType, default="csv", allowed_values=sorted(PARSERS),
-                description="File format of the reports. csv (default) streams best: a header once, "
-                "then one row per line parsed by a C parser, and it is the format Talkdesk "
-                "documents most fully; json and json_bulk are read as streams too."),
+    th.Property("report_format", th.StringType, default="json", allowed_values=sorted(PARSERS),
+                description="File format of the reports. json (default) is the only payload "
+                "Talkdesk documents; csv (a header of the JSON keys or of the Explore UI's display "
+                "names) and json_bulk are read as streams too, csv fastest."),
     th.Property("default_phone_region", th.StringType,
                 description=f"{REGION_DESCRIPTION} {REGION_UNSET}"),
 ))

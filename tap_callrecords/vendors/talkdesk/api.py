@@ -5,8 +5,13 @@
   overridden for other regions.
 - **Jobs.** ``POST /data/reports/explore_calls/jobs`` with a timespan (``from``
   inclusive, ``to`` exclusive, at most 31 days, never in the future), the job's IANA
-  ``timezone`` and a file ``format``. The timespan is sent with an explicit ``Z``; the
-  file's times come back in the job's timezone, without an offset. The reply's id is
+  ``timezone`` and a file ``format``. The file's times come back in the job's timezone,
+  without an offset. Whether an offset in the timespan wins over the job's timezone, or
+  the timezone over the offset ("the timezone which the report timespan will be
+  applied"), is undocumented, so the timespan is written as the wall time *in the job's
+  timezone* with that zone's offset at that instant (``2024-06-30T20:00:00-04:00``;
+  ``Z`` in UTC): both readings then name the same instant (:func:`job_time`). A CSV
+  header of display names (``Interaction ID``) is read as the keys it names. The reply's id is
   read from ``{"job": {...}}`` (real replies) or flat (the reference), whichever comes.
   A 429 there means the account's 15-job quota is full (its ``Retry-After`` is honoured).
 - **Status.** ``GET .../jobs/{id}``: ``created``, ``processing``, ``uploading`` run on;
@@ -23,7 +28,8 @@
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from tap_callrecords.core.auth import ClientCredentialsAuth
 from tap_callrecords.core.client import Redirect, Refused, VendorClient
@@ -32,6 +38,7 @@ from tap_callrecords.core.errors import VendorAPIError
 from tap_callrecords.core.files import csv_rows, json_array_items, json_lines
 from tap_callrecords.core.jobs import JobState, QuotaFull
 from tap_callrecords.core.retry import retry_after_seconds
+from tap_callrecords.vendors.talkdesk.records import column_key
 
 if t.TYPE_CHECKING:
     import logging
@@ -63,7 +70,7 @@ CHUNK = 1 << 20
 #: Each format's reader: ``(chunks, sized)``, ``sized`` when the HTTP layer checks the
 #: body against its ``Content-Length`` (a cut body is then an error there already).
 PARSERS: dict[str, Callable[[Iterable[bytes], bool], Iterator[dict[str, t.Any]]]] = {
-    "csv": lambda chunks, sized: csv_rows(chunks, ending_required=not sized),
+    "csv": lambda chunks, sized: keyed_rows(csv_rows(chunks, ending_required=not sized)),
     "json": lambda chunks, sized: json_array_items(chunks, "entries"),
     "json_bulk": lambda chunks, sized: json_lines(chunks),
 }
@@ -100,8 +107,35 @@ def talkdesk_client(
 
 
 def utc_z(moment: datetime) -> str:
-    """An instant as ``YYYY-MM-DDTHH:MM:SSZ``: explicit, so the job's timezone cannot shift it."""
+    """An instant as ``YYYY-MM-DDTHH:MM:SSZ`` (the job's name)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def job_time(moment: datetime, zone: tzinfo) -> str:
+    """An instant as the job's timezone's wall time with its offset there: the same instant
+    whether Talkdesk reads the offset or applies the timezone to the wall time. (A wall
+    time in a repeated hour read by the timezone alone would be ambiguous; window bounds
+    fall there only for zones whose clocks change near the bound.)"""
+    local = moment.astimezone(zone)
+    if not local.utcoffset():
+        return local.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return local.replace(microsecond=0).isoformat()
+
+
+def keyed_rows(rows: Iterator[dict[str, t.Any]]) -> Iterator[dict[str, t.Any]]:
+    """CSV rows under the JSON keys: a header of other names (display names, another case)
+    is mapped once, each row then re-keyed; a header of the keys passes rows through."""
+    first = next(rows, None)
+    if first is None:
+        return
+    mapping = {header: column_key(header) for header in first}
+    if all(header == key for header, key in mapping.items()):
+        yield first
+        yield from rows
+        return
+    yield {mapping.get(header, header): value for header, value in first.items()}
+    for row in rows:
+        yield {mapping.get(header, header): value for header, value in row.items()}
 
 
 def _job(body: t.Any) -> Mapping[str, t.Any]:
@@ -121,6 +155,7 @@ class ExploreCallsReports:
         self.client = client
         self.row_cap: int | None = row_cap
         self.timezone = timezone
+        self.zone = ZoneInfo(timezone)
         self.report_format = report_format
         self.parse = PARSERS[report_format]
 
@@ -129,7 +164,7 @@ class ExploreCallsReports:
             "name": f"tap-callrecords explore_calls {utc_z(window.start)} to {utc_z(window.end)}",
             "timezone": self.timezone,
             "format": self.report_format,
-            "timespan": {"from": utc_z(window.start), "to": utc_z(window.end)},
+            "timespan": {"from": job_time(window.start, self.zone), "to": job_time(window.end, self.zone)},
         }
         reply = self.client.post_json(f"{REPORT}/jobs", body, refusals=(QUOTA_FULL,))
         if isinstance(reply, Refused):

@@ -14,7 +14,11 @@ tell it from null, unknown keys in ``extra``); this declares what it cannot say:
   send integer seconds, as the sibling Calls report does). Zero is zero either way. The
   cost: a call of 24 hours or more sent as a day fraction would be read as seconds, and
   a sub-second duration sent as seconds as a fraction; neither occurs in either style.
-  ``"day_fraction"`` or ``"seconds"`` fixes the unit.
+  ``"day_fraction"`` or ``"seconds"`` fixes the unit. Text with colons is ``h:mm:ss``,
+  as the Explore UI writes durations (``0:00:06``), whatever the unit.
+- **CSV headers** may be the Explore UI's display names (``Interaction ID``, ``In
+  Business Hours?``) or another case: :func:`column_key` maps a header to the JSON key
+  it names.
 - **Keys** may end in ``?`` (``in_business_hours?``): they name the field without it.
 """
 
@@ -24,6 +28,7 @@ import functools
 import math
 import typing as t
 
+from tap_callrecords.core.convert import as_seconds
 from tap_callrecords.core.records import EXTRA, RecordConversion, load_schema
 from tap_callrecords.vendors.talkdesk import schemas
 
@@ -48,6 +53,9 @@ def duration_converter(unit: str) -> Callable[[t.Any], float | None]:
     def convert(value: t.Any) -> float | None:
         if value is None or value == "" or isinstance(value, bool):
             return None
+        if isinstance(value, str) and ":" in value:  # h:mm:ss, as the Explore UI shows it
+            seconds = as_seconds(value)
+            return None if seconds is None or seconds < 0 else float(seconds)
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -59,6 +67,19 @@ def duration_converter(unit: str) -> Callable[[t.Any], float | None]:
         return round(number, 3)
 
     return convert
+
+
+#: Every key a row may carry, by its normalised form (see :func:`column_key`).
+KNOWN_KEYS = {key.lower(): key for key in (*SCHEMA["properties"], *QUESTION_MARK_KEYS) if key != EXTRA}
+
+
+def column_key(header: str) -> str:
+    """The JSON key a CSV header names: itself, or the key it spells as a display name or
+    in another case (``Interaction ID`` -> ``interaction_id``); an unknown one as it is."""
+    if header in KNOWN_KEYS.values():
+        return header
+    normal = "_".join(header.strip().lower().replace("-", " ").split())
+    return KNOWN_KEYS.get(normal, header)
 
 
 @functools.lru_cache(maxsize=32)
