@@ -9,7 +9,6 @@ import os
 import sys
 import traceback
 import typing as t
-from datetime import datetime
 from pathlib import PurePath
 
 import click
@@ -23,10 +22,10 @@ from typing_extensions import override
 from tap_callrecords.about import format_about
 from tap_callrecords.call_records.stream import CallRecordsStream, VendorCalls
 from tap_callrecords.core import logs
+from tap_callrecords.core import windows as clock
 from tap_callrecords.core.bounds import describe_bounds
 from tap_callrecords.core.catalog import ListedStream
 from tap_callrecords.core.client import RequestSettings
-from tap_callrecords.core.convert import UTC
 from tap_callrecords.core.output import RecordLoopStream
 from tap_callrecords.core.progress import report_unfinished
 from tap_callrecords.core.reader import Halt, check_bookmark
@@ -205,7 +204,7 @@ class TapCallRecords(Tap):
         super().load_state(state)
         if not state.get("bookmarks"):
             return
-        now = datetime.now(UTC)
+        now = clock.utc_now()
         for stream in self.streams.values():
             if not stream.selected or not stream.replication_key:
                 continue

@@ -26,7 +26,16 @@ from tests.assertions import (
     assert_unique_keys,
 )
 from tests.conftest import DEBUG, TapRun
-from tests.vendors import FAST_RETRIES, PROFILES, UTC, FaultTarget, Sync, VendorProfile, utc_text
+from tests.vendors import (
+    FAST_RETRIES,
+    PROFILES,
+    UTC,
+    FaultTarget,
+    Sync,
+    VendorProfile,
+    every_reading_of,
+    utc_text,
+)
 
 #: Every vendor's default lookback, which a resumed run re-reads.
 DEFAULT_LOOKBACK = timedelta(minutes=540)
@@ -35,7 +44,13 @@ every_vendor = pytest.mark.parametrize("profile", PROFILES, ids=str)
 every_reading = pytest.mark.parametrize(
     ("profile", "reading"),
     [pytest.param(profile, options, id=f"{profile}-{name}")
-     for profile in PROFILES for name, options in profile.readings.items()],
+     for profile in PROFILES for name, options in every_reading_of(profile).items()],
+)
+#: The readings a sync bounded by ``end_date`` keeps every call under (see BOUNDED_SYNC_GAPS).
+every_bounded_reading = pytest.mark.parametrize(
+    ("profile", "reading"),
+    [pytest.param(profile, options, id=f"{profile}-{name}")
+     for profile in PROFILES for name, options in every_reading_of(profile, bounded=True).items()],
 )
 every_credential = pytest.mark.parametrize(
     ("profile", "credentials"),
@@ -76,7 +91,7 @@ def assert_nothing_left_behind(sandbox, profile: VendorProfile, jobs: slice = sl
 # -- Full sync and windows ------------------------------------------------------------------------
 
 
-@every_reading
+@every_bounded_reading
 def test_full_sync_emits_every_record_once_typed_in_utc_inside_the_range(sandbox, run_tap, profile, reading):
     sync = profile.full_sync
     options = profile.configure(sandbox, sync, **reading)

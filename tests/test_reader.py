@@ -279,14 +279,15 @@ class EndFilteringFetcher(ListFetcher):
     """A vendor whose range filter selects calls by their end (``ends``), or pads each
     window's range by ``pad`` on either side."""
 
-    def __init__(self, records, *, pad: timedelta = timedelta(0), by_end: bool = True) -> None:
+    def __init__(self, records, *, pad: timedelta = timedelta(0), by_end: bool = True,
+                 by: str | None = None) -> None:
         super().__init__(records)
-        self.pad, self.by_end = pad, by_end
+        self.pad, self.by_end, self.by = pad, by_end, by
 
     def read(self, windows):
         self.reads += 1
         for window in windows:
-            time = "ends" if self.by_end else "t"
+            time = self.by or ("ends" if self.by_end else "t")
             low, high = window.start - self.pad, window.end + self.pad
             yield window, [raw for raw in self.records if low <= parse_iso_datetime(raw[time]) < high]
 
@@ -303,6 +304,19 @@ def test_a_call_returned_only_for_the_window_of_its_end_is_handed_out_once():
     vendor.sync(read, output)
 
     assert [record["id"] for record in vendor.records()] == ["long0", "long1", "long2"]
+
+
+def test_a_call_returned_only_for_the_window_of_its_start_is_handed_out_once_when_the_key_is_its_end():
+    """The key is the call's end, the vendor selects by its start: each call comes back
+    for a window earlier than its own, and its own window does not return it."""
+    ended = [{"id": f"ended{n}", "t": at(n + 1.25), "starts": at(n + 0.5)} for n in range(3)]
+    read = Read(source(EndFilteringFetcher(ended, by="starts")))
+    vendor = Recorder("vendor_calls")
+    [output] = outputs(read, vendor)
+
+    vendor.sync(read, output)
+
+    assert [record["id"] for record in vendor.records()] == ["ended0", "ended1", "ended2"]
 
 
 def test_a_padded_range_hands_out_each_call_once():

@@ -27,6 +27,7 @@ from tap_callrecords.sandbox import talkdesk as talkdesk_sandbox
 from tap_callrecords.sandbox import voiso as voiso_sandbox
 from tap_callrecords.sandbox import zoom as zoom_sandbox
 from tap_callrecords.sandbox.client import SandboxProcess, vendor_config
+from tap_callrecords.sandbox.vendors import VENDOR_APIS
 
 UTC = timezone.utc
 #: Retries quick enough for tests, and enough of them for every fault schedule used.
@@ -538,3 +539,20 @@ TALKDESK = VendorProfile(
 )
 
 PROFILES: tuple[VendorProfile, ...] = (VOISO, SMARTFLO, ZOOM, TALKDESK)
+
+
+#: Declared readings a bounded sync (one with ``end_date``) does not yet survive in full: a
+#: vendor selecting by the end returns a call that starts before ``end_date`` and ends
+#: after it for no window of the run (the next incremental run's lookback emits it: the
+#: scheduler test, tests/test_readings.py, runs these). Their full sync is left out here.
+BOUNDED_SYNC_GAPS: frozenset[tuple[str, Any]] = frozenset({("range_by", "end")})
+
+
+def every_reading_of(profile: VendorProfile, *, bounded: bool = False) -> dict[str, Mapping[str, Any]]:
+    """The profile's readings, and each reading the vendor's sandbox declares
+    (``VendorAPI.readings``) at each of its values other than the default, named
+    ``<reading>_<value>`` (``bounded``: without :data:`BOUNDED_SYNC_GAPS`)."""
+    declared = {f"{name}_{value}": {name: value}
+                for name, values in VENDOR_APIS[profile.key].readings.items() for value in values[1:]
+                if not (bounded and (name, value) in BOUNDED_SYNC_GAPS)}
+    return {**profile.readings, **declared}

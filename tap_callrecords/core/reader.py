@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from tap_callrecords.core.convert import UTC, parse_iso_datetime, to_utc_iso
+from tap_callrecords.core import windows as clock
+from tap_callrecords.core.convert import parse_iso_datetime, to_utc_iso
 from tap_callrecords.core.errors import InvalidRecord, InvalidState
 from tap_callrecords.core.progress import Reported, StreamProgress, plural
 from tap_callrecords.core.spool import Spool
@@ -233,7 +234,7 @@ class Read:
     def plan(self, outputs: Sequence[Output], now: datetime | None = None) -> Plan:
         """The run of ``outputs``: the earliest of their ranges (its lookback is the
         re-read), in the source's windows."""
-        now = now or datetime.now(UTC)
+        now = now or clock.utc_now()
         ranges = {output: self.range_for(output, now) for output in outputs}
         first = min(outputs, key=lambda output: ranges[output].start)
         run = Window(ranges[first].start, ranges[outputs[0]].end)
@@ -301,13 +302,16 @@ class Read:
     def _run(self, live: Output, outputs: Sequence[Output]) -> Iterator[t.Any]:
         """Fetch window after window; ``live``'s items are yielded, the others' spooled.
 
-        A window's records are those whose replication key lies inside it, and **late**
-        ones: a record of an earlier window (by less than the lookback) that this run has
-        not handed out yet. No vendor says whether its range filter selects by a call's
-        start or its end, and some list a call only once it has ended: then a call that
-        crosses a window's end is returned only for a later window, and one still going
-        on only by a later run, whose lookback re-reads its window. Records of a later
-        window, or older than the lookback, are skipped (a vendor's padded range).
+        A window's records are those whose replication key lies inside it, **late** ones
+        (a record of an earlier window, by less than the lookback) and **early** ones (a
+        record of a later window of this run), each handed out once per run. No vendor
+        says whether its range filter selects by a call's start or its end, and some list
+        a call only once it has ended: a call that crosses a window's edge is then
+        returned only for a window other than its own (the later one when the vendor
+        selects by the end and the key is the start, the earlier one the other way
+        round), and one still going on only by a later run, whose lookback re-reads its
+        window. Records older than the lookback, or past the run's range, are skipped
+        (a vendor's padded range; a later run reads them in their own window).
         """
         source = self.source
         plan = self.plan(outputs)
@@ -326,6 +330,10 @@ class Read:
         #: Keys handed out this run, with their replication key, that a later window may
         #: return again (see :meth:`_run`'s "late" records); pruned as the windows move on.
         handed: dict[t.Any, str] = {}
+        #: Whether a record was handed out before its window: its window then checks
+        #: ``handed`` too (until then, a window's own records need no look-up).
+        ahead = False
+        run_end = to_utc_iso(plan.run.end)
         for window, records in source.fetcher.read(plan.windows):
             low, high = to_utc_iso(window.start), to_utc_iso(window.end)
             late_from = to_utc_iso(max(window.start - horizon, plan.run.start))
@@ -333,9 +341,7 @@ class Read:
             if handed and min(handed.values()) < late_from:
                 handed = {ident: value for ident, value in handed.items() if value >= late_from}
             new_from = progress.new_from(low, high)  # [low, new_from): the lookback, re-read
-            takers = [(spool.write, item, since, is_source)
-                      for spool, item, since, is_source in spooled if since < high]
-            takes = live_from < high
+            takers = [(spool.write, item, since, is_source) for spool, item, since, is_source in spooled]
             emitted, reread, skipped, check_at = 0, 0, 0, progress.check_every
             extracted = live.stream.mark_extracted()
             for raw in records:
@@ -345,7 +351,16 @@ class Read:
                     continue
                 record = t.cast("dict[str, t.Any]", record)
                 value = record[key]
-                if value >= high or (value < low and (value < late_from or record[primary_key] in handed)):
+                if value < low:
+                    if value < late_from or record[primary_key] in handed:
+                        skipped += 1
+                        continue
+                elif value >= high:
+                    if value >= run_end or record[primary_key] in handed:
+                        skipped += 1
+                        continue
+                    ahead = True
+                elif ahead and record[primary_key] in handed:
                     skipped += 1
                     continue
                 if value >= remember_from:
@@ -362,7 +377,7 @@ class Read:
                         as_written = write(item(record, encoded))
                         if is_source:
                             encoded = as_written
-                if takes and value >= live_from:
+                if value >= live_from:
                     live_count += 1
                     yield live_item(record, encoded)
             progress.window_done(window, emitted + reread, reread, skipped)

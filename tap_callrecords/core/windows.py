@@ -14,6 +14,15 @@ from datetime import datetime, timedelta
 from tap_callrecords.core.convert import UTC
 
 
+def utc_now() -> datetime:
+    """The tap's "now", which every run's range ends at (less the data latency).
+
+    One function, looked up through this module at each call, so that a scheduler test
+    can move the tap's clock in step with the sandbox's and run the tap in process.
+    """
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class Window:
     """A half-open time range ``[start, end)`` in UTC."""

@@ -39,7 +39,7 @@ import threading
 import time
 import zlib
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
@@ -49,7 +49,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
-from tap_callrecords.sandbox.data import SyntheticTimeline
+from tap_callrecords.sandbox.data import SyntheticTimeline, mix
 
 JSON_ENCODER = msgspec.json.Encoder()
 
@@ -108,10 +108,32 @@ class VendorAPI:
     ``defaults`` lists the options the admin API may set; ``count``, ``start``, ``end``
     and ``seed`` describe the synthetic data set (:attr:`timeline`). Records added
     through the admin API are kept in :attr:`extra`.
+
+    **Readings.** Where a vendor's documentation is silent, :attr:`readings` names each
+    choice and the values it may take, the first being the default; each is also an
+    option the admin API sets (``{"vendor": ..., "range_by": "end"}``), and a vendor
+    module extends the mapping with its own. The base class serves two for every
+    vendor through :meth:`select`, the one way a module picks its data set's calls for
+    a requested range: ``range_by`` (whether the range selects calls by their start or
+    their end) and ``listed`` (``once_ended``: a call is listed only once its end has
+    passed on the sandbox's clock). The sandbox's clock is the ``clock`` option (an ISO
+    date-time; ``None``: the real time), read through :meth:`now`, so a test can run a
+    day of scheduled syncs in seconds. Calls last up to ``max_call_minutes``
+    (:meth:`duration_ms`; the readings' view of a call, whatever its record says).
+    Records added through the admin API are selected by their own time, as before.
     """
 
     prefix: str = ""
     defaults: ClassVar[dict[str, Any]] = {}
+    #: Each undocumented choice the sandbox can be switched to: its values, default first.
+    readings: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "range_by": ("start", "end"),
+        "listed": ("always", "once_ended"),
+    }
+    #: Options every vendor has beside its own ``defaults`` and its readings.
+    common_defaults: ClassVar[dict[str, Any]] = {"clock": None, "max_call_minutes": 30}
+    #: Which of a call's times the data set's instants are (``start`` or ``end``).
+    instant: ClassVar[str] = "start"
     #: Vendor settings the benchmark run needs on top of :meth:`tap_settings`.
     benchmark_settings: ClassVar[dict[str, Any]] = {}
 
@@ -134,14 +156,52 @@ class VendorAPI:
 
     def reset(self) -> None:
         """Back to the default data set and behaviour."""
-        self.options = dict(self.defaults)
+        self.options = {**self.common_defaults, **{name: values[0] for name, values in self.readings.items()},
+                        **self.defaults}
         self.extra: list[Any] = []
         self.rebuild()
 
     def configure(self, options: dict[str, Any]) -> None:
-        """Set the data set and behaviour from admin options."""
-        self.options.update({k: v for k, v in options.items() if k in self.defaults})
+        """Set the data set and behaviour from admin options (a reading only to one of its values)."""
+        for name, values in self.readings.items():
+            if name in options and options[name] not in values:
+                raise ValueError(f"reading {name} is one of {list(values)}, not {options[name]!r}")
+        self.options.update({k: v for k, v in options.items() if k in self.options})
         self.rebuild()
+
+    def reading(self, name: str) -> Any:
+        """The current value of reading ``name``."""
+        return self.options[name]
+
+    def now(self) -> datetime:
+        """The sandbox's clock: the ``clock`` option, or the real time."""
+        clock = self.options.get("clock")
+        return datetime.fromisoformat(clock) if clock else datetime.now(timezone.utc)
+
+    def duration_ms(self, index: int) -> int:
+        """How long call ``index`` lasts, as the readings see it: up to ``max_call_minutes``,
+        a pure function of the seed and the index."""
+        longest = int(self.options["max_call_minutes"]) * 60_000
+        return mix(self.timeline.seed * 7_919 + index) % (longest + 1)
+
+    def select(self, low_ms: int, high_ms: int) -> Sequence[int]:
+        """Indexes of the data set's calls a range ``[low_ms, high_ms)`` returns, in time
+        order, under the current ``range_by`` and ``listed`` readings."""
+        by, once_ended = self.reading("range_by"), self.reading("listed") == "once_ended"
+        longest = int(self.options["max_call_minutes"]) * 60_000
+        now_ms = int(self.now().timestamp() * 1000)
+        if by == self.instant and (not once_ended or high_ms + longest <= now_ms):
+            return self.timeline.index_range(low_ms, high_ms)
+        # A call's other time lies within the longest call of its instant.
+        wider = (low_ms - longest, high_ms) if self.instant == "start" else (low_ms, high_ms + longest)
+        chosen = []
+        for index in self.timeline.index_range(*wider):
+            instant, length = self.timeline.epoch_ms(index), self.duration_ms(index)
+            start = instant if self.instant == "start" else instant - length
+            end = start + length
+            if low_ms <= (start if by == "start" else end) < high_ms and (not once_ended or end <= now_ms):
+                chosen.append(index)
+        return chosen
 
     def rebuild(self) -> None:
         """Derive the data set from the options; vendors add what they precompute."""
@@ -282,7 +342,10 @@ class Sandbox:
             with self.lock:
                 if "latency" in payload:
                     self.latency[vendor_name] = float(payload["latency"])
-                vendor.configure(payload)
+                try:
+                    vendor.configure(payload)
+                except ValueError as exc:
+                    return json_response(400, {"error": str(exc)})
             return json_response(200, {"ok": True})
         if action == "faults":
             with self.lock:

@@ -364,7 +364,7 @@ class SmartfloAPI(VendorAPI):
         high = bounds["to_date"] if bounds["to_date"] is not None else 2**40
         if self.options["to_date_inclusive"] and bounds["to_date"] is not None:
             high += 1  # the whole to_date second
-        base: Sequence[int] = self.timeline.index_range(low * 1000, high * 1000)
+        base: Sequence[int] = self.select(low * 1000, high * 1000)
         extra = [record for moment, record in self.extra if low <= moment < high]
         filters = self._array_filters(request)
         self.observed["filters_read"] = filters or None

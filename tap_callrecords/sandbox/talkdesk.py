@@ -572,7 +572,7 @@ class TalkdeskAPI(VendorAPI):
         """The job's file, produced in chunks of about ``CHUNK_BYTES``."""
         zone = ZoneInfo(job.timezone)
         time_format = str(self.options["time_format"])
-        base = self.timeline.index_range(job.low_ms, job.high_ms)
+        base = self.select(job.low_ms, job.high_ms)
         added = [self._render_added(r, zone, time_format) for r in list(self.extra)
                  if self._added_matches(r, job.low_ms, job.high_ms)]
         cap = max(0, int(self.options["row_cap"]))
@@ -756,7 +756,7 @@ class TalkdeskAPI(VendorAPI):
             return self._rejected("The report timespan is greater than 31 days.",
                                   [{"name": "timespan", "description": "must span at most 31 days"}])
         tolerance = timedelta(seconds=float(self.options["future_tolerance"]))
-        if high > datetime.now(UTC) + tolerance:
+        if high > self.now() + tolerance:
             return self._rejected("The report end date is in the future.",
                                   [{"name": "timespan.to", "description": "must not be in the future"}])
 

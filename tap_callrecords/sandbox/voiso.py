@@ -57,7 +57,10 @@ class VoisoAPI(VendorAPI):
 
     prefix = "voiso"
     defaults = DEFAULTS
-    readings: ClassVar[dict[str, tuple[str, ...]]] = READINGS
+    #: A record's ``timestamp`` is when the call ended; whether ``start_date`` and
+    #: ``end_date`` select by it is undocumented (the default is that they do).
+    instant = "end"
+    readings: ClassVar[dict[str, tuple[Any, ...]]] = {**VendorAPI.readings, "range_by": ("end", "start"), **READINGS}
 
     @classmethod
     def tap_settings(cls, base_url: str) -> dict[str, Any]:
@@ -154,8 +157,7 @@ class VoisoAPI(VendorAPI):
 
         low = self._day_bounds_ms(days["start_date"], end=False) if days["start_date"] else None
         high = self._day_bounds_ms(days["end_date"], end=True) if days["end_date"] else None
-        base = self.timeline.index_range(low if low is not None else -(2**62),
-                                         high if high is not None else 2**62)
+        base = self.select(low if low is not None else -(2**62), high if high is not None else 2**62)
         extra = [r for r in self.extra if self._extra_matches(r, low, high)]
         total = len(base) + len(extra)
 

@@ -297,7 +297,7 @@ class ZoomAPI(VendorAPI):
 
         from_text, to_text = request.param("from"), request.param("to")
         if from_text is None:
-            now = datetime.now(timezone.utc).replace(microsecond=0)
+            now = self.now().replace(microsecond=0)
             low_moment, high_moment, offset_minutes = now - timedelta(days=1), now, 0
             from_text, to_text = low_moment.isoformat(), high_moment.isoformat()
         else:
@@ -329,7 +329,7 @@ class ZoomAPI(VendorAPI):
                     self.expired_page_tokens += 1
                 return _error(400, 300, "The next page token is invalid or expired.")
 
-        base = self.timeline.index_range(low, high)
+        base = self.select(low, high)
         extra = [r for r in self.extra if self._extra_matches(r, low, high)]
         total = len(base) + len(extra)
         detail = request.param("view_type") == "detail"

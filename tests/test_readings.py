@@ -1,0 +1,80 @@
+"""No call lost to the range filter or to completion delay (#16), as a scheduler runs the tap.
+
+No vendor documents whether its range filter selects calls by their start or their end,
+and a vendor may list a call only once it has ended. Against every reading of every
+vendor's sandbox, the tap runs every 15 minutes for a simulated day at its default
+settings, each run from the state the last one ended with, over calls of up to eight
+hours: every call lands, and only calls of the data set do, once per primary key
+(re-reads of the lookback repeat keys the primary key dedupes).
+
+The sandbox and the tap run in this process on one simulated clock (tests/scheduler.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from tap_callrecords.core.convert import UTC, to_utc_iso
+from tap_callrecords.core.jobs import JobFetcher
+from tap_callrecords.sandbox.vendors import VENDOR_APIS
+from tap_callrecords.tap import TapCallRecords
+from tests.scheduler import InProcessSandbox, Schedule, quiet_tap_logs
+from tests.vendors import PROFILES
+
+DAY = datetime(2024, 7, 1, tzinfo=UTC)
+#: Calls start over the first 15 hours, last up to eight: all have ended before the day does.
+CALLS, CALLS_SPAN, LONGEST = 40, timedelta(hours=15), timedelta(hours=8)
+
+
+def one_reading_changed() -> Iterator[object]:
+    """Each vendor at its default readings, then with each reading changed in turn."""
+    for profile in PROFILES:
+        api = VENDOR_APIS[profile.key]
+        yield pytest.param(profile, {}, id=f"{profile}-defaults")
+        for name, values in api.readings.items():
+            for value in values[1:]:
+                yield pytest.param(profile, {name: value}, id=f"{profile}-{name}-{value}")
+
+
+@pytest.fixture(scope="module")
+def in_process_sandbox() -> Iterator[InProcessSandbox]:
+    quiet_tap_logs()
+    with InProcessSandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def fast_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Report jobs polled at once: the sandbox's finish in milliseconds."""
+    monkeypatch.setattr(JobFetcher, "first_poll_seconds", 0.002)
+
+
+@pytest.mark.parametrize(("profile", "reading"), list(one_reading_changed()))
+def test_runs_every_15_minutes_for_a_day_land_every_call_once_per_key(in_process_sandbox, fast_jobs,
+                                                                      profile, reading):
+    sandbox, vendor = in_process_sandbox, profile.key
+    api = VENDOR_APIS[vendor]
+    sandbox.sandbox.reset()
+    sandbox.configure(vendor, **profile.sandbox_options, count=CALLS, start=DAY.isoformat(),
+                      end=(DAY + CALLS_SPAN).isoformat(), max_call_minutes=LONGEST // timedelta(minutes=1),
+                      **reading)
+    settings = {**api.tap_settings(sandbox.url), **profile.fast_settings}
+    if "max_requests_per_second" in TapCallRecords.config_jsonschema["properties"][vendor]["properties"]:
+        settings["max_requests_per_second"] = 1000  # the sandbox has no limit; the clock is simulated
+    config = {"start_date": (DAY - timedelta(days=1)).isoformat(), vendor: settings}
+    schedule = Schedule(first=DAY + timedelta(minutes=15), last=DAY + timedelta(days=1))
+
+    state = schedule.run(sandbox, vendor, config)
+
+    records = schedule.records(profile.stream)
+    keys = {record[profile.primary_key] for record in records}
+    assert len(keys) == CALLS, f"{CALLS - len(keys)} of {CALLS} calls never emitted"
+    rows = schedule.records("call_records")
+    assert len({(row["vendor"], row["call_id"]) for row in rows}) == CALLS
+    assert len(rows) == len(records)
+    # The bookmark claims exactly the day less the vendor's data latency.
+    bookmark = state["bookmarks"][profile.stream]["replication_key_value"]
+    assert bookmark == to_utc_iso(DAY + timedelta(days=1) - profile.data_latency)
