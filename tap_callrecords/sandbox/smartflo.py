@@ -49,6 +49,12 @@ DEFAULTS: dict[str, Any] = {
     "rate_limit_per_second": 0,
     "max_limit": 10_000,
     "login_failure_status": 401,
+    # A page size the server caps at without saying so: the reply's ``limit`` echoes the
+    # one asked for, but no page holds more rows than this (0: no such cap).
+    "hidden_page_cap": 0,
+    # This many record requests are served in an order that shifts between requests
+    # (each page rotated by a few rows more), as a server without a stable sort would.
+    "unstable_order_requests": 0,
 }
 
 
@@ -289,6 +295,17 @@ class SmartfloAPI(VendorAPI):
                 return json_response(401, {"success": False, "message": "Token has expired."})
         return json_response(401, {"success": False, "message": "Unauthenticated."})
 
+    def _shift(self, page: int) -> int:
+        """How far this request's order is rotated: by the page number, so every read of a
+        window skips the same rows (0 once the unstable requests are spent)."""
+        with self.lock:
+            left = int(self.options["unstable_order_requests"] or 0)
+            if left <= 0:
+                return 0
+            self.options["unstable_order_requests"] = left - 1
+            self.observed["unstable_pages"] = self.observed.get("unstable_pages", 0) + 1
+            return 3 * page
+
     def _records(self, request: Request) -> Response:
         self.observed["last_query"] = {k: v if len(v) > 1 else v[0] for k, v in request.query.items()}
         bounds: dict[str, int | None] = {}
@@ -306,6 +323,7 @@ class SmartfloAPI(VendorAPI):
         if page < 1 or limit < 1:
             return json_response(400, {"success": False, "message": "page and limit must be positive."})
         limit = min(limit, int(self.options["max_limit"]))
+        served = min(limit, int(self.options["hidden_page_cap"] or limit))
         low = bounds["from_date"] if bounds["from_date"] is not None else -(2**40)
         high = bounds["to_date"] if bounds["to_date"] is not None else 2**40
         if self.options["to_date_inclusive"] and bounds["to_date"] is not None:
@@ -313,12 +331,14 @@ class SmartfloAPI(VendorAPI):
         base = self.timeline.index_range(low * 1000, high * 1000)
         extra = [record for moment, record in self.extra if low <= moment < high]
         total = len(base) + len(extra)
-        first = (page - 1) * limit
-        last = min(first + limit, total)
+        first = (page - 1) * served
+        last = min(first + served, total)
         newest = len(base) - 1
+        shift = self._shift(page)
+        positions = [(i + shift) % total for i in range(first, max(first, last))]
         results = [
             self.record_json(base[newest - i]) if i < len(base) else extra[i - len(base)]
-            for i in range(first, max(first, last))
+            for i in positions
         ]
         return json_response(200, {"count": total, "limit": limit, "size": len(results), "page": page,
                                    "results": results})
