@@ -36,6 +36,7 @@ raised. Every other reply is sorted once, here, into four kinds:
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import typing as t
 from dataclasses import dataclass
@@ -391,6 +392,12 @@ class VendorClient:
         may read an error in a well-formed one."""
         try:
             body = _JSON.decode(response.content)
+        except RecursionError:
+            raise VendorAPIError(
+                f"{self.label}: the reply from {label} nests deeper than the JSON parser allows "
+                f"(about {sys.getrecursionlimit()} levels); no call record is shaped like that, so "
+                "the run stops here. Report it to the vendor if it lasts."
+            ) from None
         except msgspec.DecodeError:
             raise RetriableAPIError(
                 f"malformed JSON body from {label} "

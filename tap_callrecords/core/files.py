@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import typing as t
 
 import msgspec
 
 from tap_callrecords.core.errors import VendorAPIError
+from tap_callrecords.core.http import MAX_BODY_BYTES
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -33,6 +35,16 @@ MAX_ENTRY_BYTES = 16 << 20
 
 class MalformedFile(VendorAPIError):
     """The report file is not in the format it was asked for."""
+
+
+#: No CSV cell is refused below the size limit of a whole reply: a transcript or a long
+#: tag list is real data (the ``csv`` module's own limit is 128 KiB).
+csv.field_size_limit(MAX_BODY_BYTES)
+
+
+def _too_deep() -> MalformedFile:
+    return MalformedFile(f"an entry of the report file nests deeper than the JSON parser allows "
+                         f"(about {sys.getrecursionlimit()} levels)")
 
 
 class _ChunkReader(io.RawIOBase):
@@ -111,6 +123,8 @@ def json_lines(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
 def _object(line: bytes) -> dict[str, t.Any]:
     try:
         value = _JSON_LINE.decode(line)
+    except RecursionError:
+        raise _too_deep() from None
     except msgspec.DecodeError:
         raise MalformedFile("a line of the JSON-lines file is not JSON") from None
     if not isinstance(value, dict):
@@ -175,6 +189,8 @@ def json_array_items(chunks: Iterable[bytes], key: str) -> Iterator[dict[str, t.
                 break
             try:
                 entries = _ENTRIES.decode(b"[" + buffer[position:cut + 1] + b"]")
+            except RecursionError:
+                raise _too_deep() from None
             except msgspec.DecodeError:
                 cut = buffer.rfind(b"}", position, cut)
                 continue
