@@ -7,6 +7,7 @@ the tap's.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -413,3 +414,40 @@ def test_a_submission_whose_reply_is_lost_is_submitted_again_and_loses_nothing(s
     stats = talkdesk_stats(sandbox)
     assert stats["jobs_created"] == 5  # four windows, the first one submitted twice
     assert stats["undeleted_files"] <= 1 and stats["files_deleted"] == 4
+
+
+# -- Hostile files (issue 17) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("statuses", [[307], [301, 302, 308]])
+def test_every_redirect_from_the_object_store_is_followed(sandbox, run_tap, statuses):
+    options = configure(sandbox, count=300, object_redirects=statuses)
+
+    run = run_tap(config_for(sandbox, options, talkdesk={"window_days": 14}))
+
+    assert run.returncode == 0, run.stderr
+    assert len({record[KEY] for record in run.records(STREAM)}) == 300
+
+
+@pytest.mark.parametrize(("kind", "says"), [
+    ("html", "the report file is an HTML page, not a report"),
+    ("empty", "the CSV report file is empty: not even a header"),
+    ("duplicate_column", "the CSV header names start_time more than once"),
+    ("missing_key", "the CSV header has no interaction_id column"),
+])
+def test_a_broken_report_file_is_fetched_again_then_one_clear_line(sandbox, run_tap, kind, says):
+    options = configure(sandbox, count=300, bad_file=kind, bad_files=1)
+    talkdesk = {"window_days": 14, "max_concurrent_jobs": 1, "report_format": "csv"}
+
+    healed = run_tap(config_for(sandbox, options, talkdesk=talkdesk, **FAST_RETRIES))
+
+    assert healed.returncode == 0, healed.stderr
+    assert len({record[KEY] for record in healed.records(STREAM)}) == 300
+    assert says in healed.stderr
+
+    options = configure(sandbox, count=300, bad_file=kind, bad_files=1_000)
+    broken = run_tap(config_for(sandbox, options, talkdesk=talkdesk, **FAST_RETRIES))
+
+    assert_one_clear_error(broken, "giving up on the file of job", says)
+    assert broken.records(STREAM) == []
+    assert "replication_key_value" not in json.dumps(broken.states)

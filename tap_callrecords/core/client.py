@@ -59,6 +59,10 @@ if t.TYPE_CHECKING:
     from backoff.types import Details
 
 _JSON = msgspec.json.Decoder()
+#: Redirects an object store may answer a file download with; each is followed with a GET.
+FOLLOWED_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+#: Redirects followed for one file before it is taken for a loop.
+MAX_FILE_REDIRECTS = 5
 _ReplyT = t.TypeVar("_ReplyT", bound="Reply")
 
 
@@ -261,16 +265,36 @@ class VendorClient:
 
         For a pre-signed object-store URL, which carries its own signature and rejects
         a request that also carries ``Authorization``. ``what`` names it in messages (the
-        URL itself holds the signature). A redirect is an error.
+        URL itself holds the signature). An object store may redirect (S3 answers a
+        request sent to the wrong region with a 301 or 307): 301, 302, 303, 307 and 308
+        are followed, still without credentials, at most :data:`MAX_FILE_REDIRECTS`
+        times; more is a redirect loop, one clear error.
         """
+        for _ in range(MAX_FILE_REDIRECTS + 1):
+            reply = self._exchange(requests.Request("GET", url), what, self._file_reply(what, refusals),
+                                   streamed=True)
+            if not isinstance(reply, Redirect):
+                return reply
+            if reply.location is None:
+                raise VendorAPIError(f"{self.label}: {what} redirected (HTTP {reply.response.status_code}) "
+                                     "without a Location")
+            url = reply.location
+        raise VendorAPIError(f"{self.label}: {what} redirected more than {MAX_FILE_REDIRECTS} times "
+                             "(a redirect loop); stopped.")
 
-        def file(response: requests.Response) -> FileStream | Refused:
+    def _file_reply(
+        self, what: str, refusals: Collection[int]
+    ) -> Callable[[requests.Response], FileStream | Refused | Redirect]:
+        def file(response: requests.Response) -> FileStream | Refused | Redirect:
             if response.status_code in refusals:
                 return Refused(response)
+            if response.status_code in FOLLOWED_REDIRECTS:
+                location = response.headers.get("Location")
+                return Redirect(response, urljoin(response.url, location) if location else None)
             self._raise_unless_success(response, what)
             return FileStream(response)
 
-        return self._exchange(requests.Request("GET", url), what, file, streamed=True)
+        return file
 
     def delete(
         self, path: str, *, what: str | None = None, refusals: Collection[int] = (), retry: bool = True

@@ -62,10 +62,11 @@ MAX_URL_RENEWALS = 3
 CHUNK = 1 << 20
 #: Each format's reader: ``(chunks, sized)``, ``sized`` when the HTTP layer checks the
 #: body against its ``Content-Length`` (a cut body is then an error there already).
-PARSERS: dict[str, Callable[[Iterable[bytes], bool], Iterator[dict[str, t.Any]]]] = {
-    "csv": lambda chunks, sized: csv_rows(chunks, ending_required=not sized),
-    "json": lambda chunks, sized: json_array_items(chunks, "entries"),
-    "json_bulk": lambda chunks, sized: json_lines(chunks),
+#: ``required``: the columns a CSV header must name (the record's key and replication key).
+PARSERS: dict[str, Callable[[Iterable[bytes], bool, tuple[str, ...]], Iterator[dict[str, t.Any]]]] = {
+    "csv": lambda chunks, sized, required: csv_rows(chunks, ending_required=not sized, required=required),
+    "json": lambda chunks, sized, required: json_array_items(chunks, "entries"),
+    "json_bulk": lambda chunks, sized, required: json_lines(chunks),
 }
 
 
@@ -117,8 +118,10 @@ class ExploreCallsReports:
 
     label = LABEL
 
-    def __init__(self, client: VendorClient, *, timezone: str, report_format: str, row_cap: int) -> None:
+    def __init__(self, client: VendorClient, *, timezone: str, report_format: str, row_cap: int,
+                 key_columns: tuple[str, ...] = ()) -> None:
         self.client = client
+        self.key_columns = key_columns
         self.row_cap: int | None = row_cap
         self.timezone = timezone
         self.report_format = report_format
@@ -170,7 +173,7 @@ class ExploreCallsReports:
 
     def _rows(self, file: FileStream) -> Iterator[dict[str, t.Any]]:
         with file:
-            yield from self.parse(file.chunks(CHUNK), file.length_checked)
+            yield from self.parse(file.chunks(CHUNK), file.length_checked, self.key_columns)
 
     def delete(self, job_id: str, *, retry: bool) -> None:
         # A 404 is a file already gone (a retried delete whose first reply was lost).
