@@ -47,7 +47,7 @@ import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_callrecords.core.errors import TokenRejected, VendorAPIError, VendorAuthError
+from tap_callrecords.core.errors import CreationUnconfirmed, TokenRejected, VendorAPIError, VendorAuthError
 from tap_callrecords.core.http import BodyTooLarge, VendorHTTPSession, read_body
 from tap_callrecords.core.ratelimit import RequestRateLimiter
 from tap_callrecords.core.redact import redact
@@ -230,18 +230,37 @@ class VendorClient:
         return self._exchange(self._request("GET", path, params=params), label, page)
 
     def post_json(
-        self, path: str, body: t.Any, *, what: str | None = None, refusals: Collection[int] = ()
+        self, path: str, body: t.Any, *, what: str | None = None, refusals: Collection[int] = (),
+        creates: bool = False,
     ) -> JSONReply | Refused:
-        """``POST`` a JSON body; the reply's JSON body, or a :class:`Refused` for ``refusals``."""
+        """``POST`` a JSON body; the reply's JSON body, or a :class:`Refused` for ``refusals``.
+
+        ``creates``: the request creates something the account counts (a report job), so
+        it is sent again only after a reply that shows nothing was done (a 429, a 503, a
+        connection never made). A 2xx whose body cannot be read, a 500, 502 or 504, a
+        timeout or a connection dropped once the request was out may follow a creation:
+        :class:`~tap_callrecords.core.errors.CreationUnconfirmed`, never a blind retry.
+        """
         label = _label(path, what)
 
         def reply(response: requests.Response) -> JSONReply | Refused:
             if response.status_code in refusals:
                 return Refused(response)
+            if creates and response.status_code in UNCONFIRMED_STATUSES:
+                raise CreationUnconfirmed(self.error_message(response, label))
             self._raise_unless_success(response, label)
-            return JSONReply(response, self._json_body(response, label))
+            if not creates:
+                return JSONReply(response, self._json_body(response, label))
+            try:
+                return JSONReply(response, self._json_body(response, label))
+            except RetriableAPIError as exc:
+                raise CreationUnconfirmed(f"{self.label}: {exc}") from None
 
-        return self._exchange(self._request("POST", path, json=body), label, reply)
+        request = self._request("POST", path, json=body)
+        if not creates:
+            return self._exchange(request, label, reply)
+        attempt = self._attempt_with_retries(label, creating=True)
+        return t.cast("JSONReply | Refused", attempt(request, label, reply, False))
 
     def get_json_or_redirect(self, path: str, *, what: str | None = None) -> JSONReply | Redirect:
         """``GET`` a resource that answers JSON, or a 3xx once what it stands for is ready.
@@ -336,15 +355,29 @@ class VendorClient:
         attempt = self._attempt_with_retries(label) if retry else self._attempt
         return attempt(request, label, read, streamed)
 
-    def _attempt_with_retries(self, label: str) -> t.Callable[..., t.Any]:
+    def _attempt_with_retries(self, label: str, *, creating: bool = False) -> t.Callable[..., t.Any]:
         """``_attempt`` under the retry policy, built once per label (not per request)."""
         attempt = self._attempts_with_retries.get(label)
         if attempt is None:
             attempt = self._attempts_with_retries[label] = retrying(
-                self._attempt, policy=self.retry_policy, vendor=self.label, what=label,
-                on_backoff=self._on_backoff(label),
+                self._creating_attempt if creating else self._attempt, policy=self.retry_policy,
+                vendor=self.label, what=label, on_backoff=self._on_backoff(label),
             )
         return attempt
+
+    def _creating_attempt(self, request: requests.Request, label: str, read: t.Any, streamed: bool) -> t.Any:
+        """:meth:`_attempt` for a request that creates: a failure once the request may have
+        reached the vendor (a timeout waiting for the reply, a connection dropped mid-reply)
+        is :class:`CreationUnconfirmed`; only a connection never made is retried."""
+        try:
+            return self._attempt(request, label, read, streamed)
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError):
+            raise
+        except (requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ConnectionError) as exc:
+            if isinstance(exc, requests.exceptions.ConnectionError) and _never_connected(exc):
+                raise
+            raise CreationUnconfirmed(f"{self.label}: {describe_failure(exc)} from {label}") from None
 
     def _attempt(
         self,
@@ -445,6 +478,17 @@ class VendorClient:
             + f"HTTP {response.status_code} {response.reason} from {label}"
             + (f": {body}" if body else "")
         )
+
+
+#: Replies to a creating request that may follow a creation (the server or a gateway
+#: failed after the request arrived).
+UNCONFIRMED_STATUSES = frozenset((500, 502, 504))
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    """Whether the connection failed before the request was sent (refused, no route)."""
+    text = str(exc)
+    return "NewConnectionError" in text or "Connection refused" in text or "Failed to resolve" in text
 
 
 def _label(path: str, what: str | None = None) -> str:

@@ -134,7 +134,7 @@ class ExploreCallsReports:
             "format": self.report_format,
             "timespan": {"from": utc_z(window.start), "to": utc_z(window.end)},
         }
-        reply = self.client.post_json(f"{REPORT}/jobs", body, refusals=(QUOTA_FULL,))
+        reply = self.client.post_json(f"{REPORT}/jobs", body, refusals=(QUOTA_FULL,), creates=True)
         if isinstance(reply, Refused):
             return QuotaFull(retry_after_seconds(reply.response))
         job_id = _job(reply.body).get("id")
