@@ -387,3 +387,19 @@ def test_bad_settings_fail_clearly_before_any_request(sandbox, run_tap, profile,
         assert message in run.stderr, (message, run.stderr)
     assert run.stdout == ""
     assert profile.stats(sandbox)["requests"] == 0
+
+
+@pytest.mark.parametrize(
+    ("profile", "target"),
+    [pytest.param(profile, target, id=target_id(profile, target))
+     for profile in PROFILES if profile.key != "talkdesk" for target in profile.fault_targets],
+)
+def test_a_reply_nested_past_the_parsers_depth_is_one_clear_line(sandbox, run_tap, profile, target):
+    first_window = profile.first_window
+    config = profile.sync_config(sandbox, first_window.sync, retry_initial_wait_seconds=0.01, max_retries=3)
+    profile.inject(sandbox, target, {"nest": 100_000, "after": first_window.requests})
+
+    run = run_tap(config)
+
+    assert_one_clear_error(run, "nests deeper than the JSON parser allows")
+    assert run.bookmark(profile.stream) == first_window.end

@@ -71,7 +71,8 @@ def test_a_csv_row_is_handed_out_only_once_the_file_shows_it_whole():
     with pytest.raises(MalformedFile):
         next(rows)  # "3,fou" is never handed out: its last cell may be cut
     assert list(csv_rows([b"a,b\r\n"])) == []  # an empty report
-    assert list(csv_rows([b""])) == []
+    with pytest.raises(MalformedFile, match="empty: not even a header"):
+        list(csv_rows([b""]))  # a report always has a header: an empty body is no report
 
 
 def test_a_csv_cut_short_is_an_error_unless_its_length_was_checked():
@@ -82,3 +83,25 @@ def test_a_csv_cut_short_is_an_error_unless_its_length_was_checked():
                                                                         {"id": "3", "n": "4"}]
     with pytest.raises(MalformedFile, match="ends inside a row"):
         list(csv_rows([b"id,n"]))  # a header cut off is not an empty report
+
+
+def test_a_csv_cell_past_the_csv_modules_own_limit_is_read_whole():
+    cell = "x" * 200_000  # a transcript or a long tag list: real data, past csv's 128 KiB
+    data = f"interaction_id,description\n1,{cell}\n2,short\n".encode()
+
+    rows = list(csv_rows([data[i:i + 65_536] for i in range(0, len(data), 65_536)]))
+
+    assert [row["interaction_id"] for row in rows] == ["1", "2"]
+    assert rows[0]["description"] == cell
+
+
+@pytest.mark.parametrize("reader", [
+    lambda chunks: json_lines(chunks),
+    lambda chunks: json_array_items(chunks, "entries"),
+])
+def test_a_report_entry_nested_past_the_parsers_depth_is_one_clear_error(reader):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    data = b'{"entries": [{"id": 1, "deep": ' + deep + b"}]}\n"
+
+    with pytest.raises(MalformedFile, match="nests deeper than the JSON parser allows"):
+        list(reader([data]))

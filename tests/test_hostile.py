@@ -313,3 +313,89 @@ def test_secrets_are_masked_url_encoded_and_json_escaped_and_short_ones_masked(s
     assert "a secret must have at least" not in short.stderr  # a short secret is accepted:
     assert "HTTP 500" in short.error_lines[0]  # the run reached Voiso (and its faults),
     assert "abc123" not in short.stdout + short.stderr  # masked there, even at DEBUG
+
+
+# -- Counts checked, not trusted (issue 17) -------------------------------------------------
+
+
+def test_a_smartflo_page_size_cap_below_limit_costs_no_call(sandbox, run_tap):
+    from tests.vendors import SMARTFLO
+
+    options = SMARTFLO.configure(sandbox, count=600, hidden_page_cap=10)
+
+    run = run_tap(SMARTFLO.config(sandbox, options, settings={"window_hours": 24}))
+
+    assert run.returncode == 0, run.stderr
+    records = run.records(SMARTFLO.stream)
+    assert len(records) == 600
+    assert len({record["id"] for record in records}) == 600
+
+
+def test_smartflo_rows_moving_between_pages_are_re_read_and_nothing_is_lost(sandbox, run_tap):
+    from tests.vendors import SMARTFLO
+
+    options = SMARTFLO.configure(sandbox, count=600, unstable_order_requests=3)
+
+    run = run_tap(SMARTFLO.config(sandbox, options, settings={"window_hours": 24, "page_size": 100}))
+
+    assert run.returncode == 0, run.stderr
+    records = run.records(SMARTFLO.stream)
+    assert len(records) == 600
+    assert len({record["id"] for record in records}) == 600
+    assert "served twice (the rows moved between pages)" in run.stderr
+    assert "reading the window again (re-read 1 of at most 2)" in run.stderr
+
+
+def test_smartflo_rows_that_keep_moving_stop_the_run_and_claim_nothing(sandbox, run_tap):
+    from tests.vendors import SMARTFLO
+
+    options = SMARTFLO.configure(sandbox, count=600, unstable_order_requests=10_000)
+
+    run = run_tap(SMARTFLO.config(sandbox, options, settings={"window_hours": 24, "page_size": 100},
+                                  **FAST))
+
+    assert_one_clear_error(run, "could not read the window", "served twice")
+    assert "replication_key_value" not in json.dumps(run.states)
+
+
+ZOOM_DAY = {"start": "2024-07-01T00:00:00+00:00", "end": "2024-07-02T00:00:00+00:00"}
+
+
+def test_a_zoom_total_records_the_pages_never_reach_is_re_read_then_named_in_a_warning(sandbox, run_tap):
+    from tests.vendors import ZOOM
+
+    options = ZOOM.configure(sandbox, count=100, total_records_extra=5, **ZOOM_DAY)
+
+    run = run_tap(ZOOM.config(sandbox, options, settings={"page_size": 50}))
+
+    assert run.returncode == 0, run.stderr
+    assert len({record["engagement_id"] for record in run.records(ZOOM.stream)}) == 100
+    assert ("Zoom Contact Center: the window 2024-07-01T00:00:00+00:00 to 2024-07-02T00:00:00+00:00 held "
+            "100 distinct records where the vendor's count says 105, the same in 3 reads") in run.stderr
+    assert ZOOM.stats(sandbox)["paths"][ZOOM.fault_targets[0].path] == 3 * 2
+
+
+def test_zoom_page_tokens_handed_out_without_end_are_bounded_by_the_count(sandbox, run_tap):
+    from tests.vendors import ZOOM
+
+    options = ZOOM.configure(sandbox, count=50, endless_pages=True, **ZOOM_DAY)
+
+    run = run_tap(ZOOM.config(sandbox, options, settings={"page_size": 100}, **FAST), timeout=60)
+
+    assert_one_clear_error(run, "kept serving records in the window", "where the vendor's count says 50")
+    assert "replication_key_value" not in json.dumps(run.states)
+    assert len(run.records(ZOOM.stream)) <= 1101
+
+
+@pytest.mark.parametrize("reply", ["null", "missing"])
+def test_a_zoom_token_reply_without_expires_in_is_used_and_renewed_on_401(sandbox, run_tap, reply):
+    from tests.vendors import ZOOM
+
+    # The tokens are revoked after a few requests: the token is renewed on the 401.
+    options = ZOOM.configure(sandbox, count=300, expires_in_reply=reply, revoke_tokens_after=3, **ZOOM_DAY)
+
+    run = run_tap(ZOOM.config(sandbox, options, settings={"page_size": 50}, **FAST))
+
+    assert run.returncode == 0, run.stderr
+    assert len({record["engagement_id"] for record in run.records(ZOOM.stream)}) == 300
+    assert ZOOM.stats(sandbox)["vendor"]["tokens_issued"] == 2

@@ -7,6 +7,7 @@ the tap's.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -342,7 +343,8 @@ def aimed(endpoint, **fault):
 
 def test_faults_at_every_endpoint_in_one_sync_lose_and_repeat_no_call(sandbox, run_tap):
     """A 429, a 503, a dropped connection and a malformed body at each endpoint a call
-    passes through, spread over one sync of 14 one-day jobs, plus a download cut midway;
+    passes through (a submission takes no drop and no malformed reply: see the next test),
+    spread over one sync of 14 one-day jobs, plus a download cut midway;
     the token endpoint takes its four in a row, on the run's only token request. A
     malformed reply to a submission is left out: see the next test."""
     options = configure(sandbox, count=7_000, end="2024-07-15T00:00:00+00:00", job_duration=0.05)
@@ -352,9 +354,9 @@ def test_faults_at_every_endpoint_in_one_sync_lose_and_repeat_no_call(sandbox, r
         faults += [
             aimed(endpoint, status=429, body=BUSY, **({"retry_after": "1"} if endpoint == "submit" else {})),
             aimed(endpoint, status=503, after=spread),
-            aimed(endpoint, drop=True, after=2 * spread),
         ]
-        if endpoint != "submit":
+        if endpoint != "submit":  # a lost reply to a submission: see the next test
+            faults.append(aimed(endpoint, drop=True, after=2 * spread))
             faults.append(aimed(endpoint, malformed=True, after=3 * spread))
     faults.append(aimed("download", drop=True, drop_after_bytes=100_000, after=8))
     sandbox.faults("talkdesk", *faults)
@@ -373,7 +375,7 @@ def test_faults_at_every_endpoint_in_one_sync_lose_and_repeat_no_call(sandbox, r
             str(fault["status"]) if "status" in fault else "drop" if "drop" in fault else "malformed")
         expected[f"{fault['method']} {fault['path']} {kind}"] = 1
     assert served["faults_served"] == expected  # every fault hit its endpoint, once
-    assert (served["statuses"]["429"], served["statuses"]["503"], served["statuses"]["0"]) == (6, 6, 6)
+    assert (served["statuses"]["429"], served["statuses"]["503"], served["statuses"]["0"]) == (6, 6, 5)
     stats = talkdesk_stats(sandbox)
     assert stats["jobs_created"] == 14 and stats["files_deleted"] == 14
     assert stats["tokens_issued"] == 2  # the first one's reply was the malformed one
@@ -386,30 +388,61 @@ def test_faults_at_every_endpoint_in_one_sync_lose_and_repeat_no_call(sandbox, r
     # The wrapping fixture checks that no job runs and no file is left.
 
 
-@pytest.mark.parametrize("fault", [{"malformed": True}, {"delay": 2}], ids=["malformed", "timed-out"])
-def test_a_submission_whose_reply_is_lost_is_submitted_again_and_loses_nothing(sandbox_process, run_tap,
-                                                                                 fault):
-    """Talkdesk created the job but its reply was lost: the window is submitted again.
-
-    The first job's id is never learnt, so that job runs its course and its file stays
-    stored at Talkdesk (until Talkdesk's 30-day expiry): the API offers no documented way
-    to list the tap's own jobs. Known and documented; not the checking fixture here."""
+@pytest.mark.parametrize("fault", [{"malformed": True}, {"delay": 2}, {"drop": True}, {"status": 502},
+                                   {"status": 202, "raw": ""}],
+                         ids=["malformed", "timed-out", "dropped", "gateway-error", "empty-202"])
+def test_a_submission_whose_reply_is_lost_is_never_sent_again(sandbox_process, run_tap, fault):
+    """Talkdesk may have created the job but its reply was lost. The API offers no
+    documented way to list the tap's own jobs, so the job cannot be found: the run stops
+    with one line naming the window, and never holds more jobs than windows (issue 17).
+    The lost job may be left to run its course: not the checking fixture here."""
     sandbox = sandbox_process
     sandbox.reset()
     options = configure(sandbox, count=1_000, job_duration=0.05)
     sandbox.faults("talkdesk", aimed("submit", **fault))
 
-    run = run_tap(config_for(sandbox, options, talkdesk={"window_days": 7}, request_timeout_seconds=0.5,
-                             **FAST_RETRIES))
+    run = run_tap(config_for(sandbox, options, talkdesk={"window_days": 7, "max_concurrent_jobs": 1},
+                             request_timeout_seconds=0.5, **FAST_RETRIES))
+
+    assert_one_clear_error(run, "the report job for 2024-07-01T00:00:00+00:00 to 2024-07-08T00:00:00+00:00 "
+                           "may have been created, but its reply was lost", "it is not submitted again")
+    assert run.records(STREAM) == []
+    time.sleep(2.2 if "delay" in fault else 0.1)  # a delayed submission is served once its delay is over
+    assert talkdesk_stats(sandbox)["jobs_created"] <= 1
+
+
+# -- Hostile files (issue 17) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("statuses", [[307], [301, 302, 308]])
+def test_every_redirect_from_the_object_store_is_followed(sandbox, run_tap, statuses):
+    options = configure(sandbox, count=300, object_redirects=statuses)
+
+    run = run_tap(config_for(sandbox, options, talkdesk={"window_days": 14}))
 
     assert run.returncode == 0, run.stderr
-    records = run.records(STREAM)
-    assert len(records) == 1_000
-    assert_unique_keys(records, KEY)
-    deadline = time.monotonic() + 10  # a timed-out submission is served once its delay is over
-    while talkdesk_stats(sandbox)["jobs_created"] < 5 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.2)  # and its job runs its course
-    stats = talkdesk_stats(sandbox)
-    assert stats["jobs_created"] == 5  # four windows, the first one submitted twice
-    assert stats["undeleted_files"] <= 1 and stats["files_deleted"] == 4
+    assert len({record[KEY] for record in run.records(STREAM)}) == 300
+
+
+@pytest.mark.parametrize(("kind", "says"), [
+    ("html", "the report file is an HTML page, not a report"),
+    ("empty", "the CSV report file is empty: not even a header"),
+    ("duplicate_column", "the CSV header names start_time more than once"),
+    ("missing_key", "the CSV header has no interaction_id column"),
+])
+def test_a_broken_report_file_is_fetched_again_then_one_clear_line(sandbox, run_tap, kind, says):
+    options = configure(sandbox, count=300, bad_file=kind, bad_files=1)
+    talkdesk = {"window_days": 14, "max_concurrent_jobs": 1, "report_format": "csv"}
+
+    healed = run_tap(config_for(sandbox, options, talkdesk=talkdesk, **FAST_RETRIES))
+
+    assert healed.returncode == 0, healed.stderr
+    assert len({record[KEY] for record in healed.records(STREAM)}) == 300
+    assert says in healed.stderr
+
+    options = configure(sandbox, count=300, bad_file=kind, bad_files=1_000)
+    broken = run_tap(config_for(sandbox, options, talkdesk=talkdesk, **FAST_RETRIES))
+
+    assert_one_clear_error(broken, "giving up on the file of job", says)
+    assert broken.records(STREAM) == []
+    assert "replication_key_value" not in json.dumps(broken.states)

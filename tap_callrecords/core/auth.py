@@ -40,6 +40,24 @@ class QueryParamAuth(requests.auth.AuthBase):
         return request
 
 
+#: The lifetime a token is given when its reply states none (``expires_in`` missing, null
+#: or unreadable): short, so a token that does expire sooner costs at most one 401 (which
+#: renews it), and renewing a token that would have lasted longer costs one request.
+DEFAULT_TOKEN_LIFETIME = timedelta(minutes=5)
+
+
+def token_lifetime(expires_in: t.Any) -> float:
+    """Seconds a token lives, from a token reply's ``expires_in``: a positive number, else
+    :data:`DEFAULT_TOKEN_LIFETIME` (a good token is never refused for a missing lifetime)."""
+    if isinstance(expires_in, bool):
+        return DEFAULT_TOKEN_LIFETIME.total_seconds()
+    try:
+        seconds = float(expires_in)
+    except (TypeError, ValueError):
+        return DEFAULT_TOKEN_LIFETIME.total_seconds()
+    return seconds if seconds > 0 and seconds != float("inf") else DEFAULT_TOKEN_LIFETIME.total_seconds()
+
+
 class RenewableTokenAuth(requests.auth.AuthBase):
     """A short-lived bearer token, fetched on first use, renewed before expiry and on 401.
 
@@ -141,6 +159,6 @@ class ClientCredentialsAuth(RenewableTokenAuth):
         self.check_token_response(response)
         try:
             body = response.json()
-            return str(body["access_token"]), float(body.get("expires_in", 3600))
+            return str(body["access_token"]), token_lifetime(body.get("expires_in"))
         except (ValueError, KeyError, TypeError):
             raise RetriableAPIError("malformed token response", response) from None

@@ -36,6 +36,7 @@ raised. Every other reply is sorted once, here, into four kinds:
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import typing as t
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_callrecords.core.errors import TokenRejected, VendorAPIError, VendorAuthError
+from tap_callrecords.core.errors import CreationUnconfirmed, TokenRejected, VendorAPIError, VendorAuthError
 from tap_callrecords.core.http import BodyTooLarge, VendorHTTPSession, read_body
 from tap_callrecords.core.ratelimit import RequestRateLimiter
 from tap_callrecords.core.redact import redact
@@ -58,6 +59,10 @@ if t.TYPE_CHECKING:
     from backoff.types import Details
 
 _JSON = msgspec.json.Decoder()
+#: Redirects an object store may answer a file download with; each is followed with a GET.
+FOLLOWED_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+#: Redirects followed for one file before it is taken for a loop.
+MAX_FILE_REDIRECTS = 5
 _ReplyT = t.TypeVar("_ReplyT", bound="Reply")
 
 
@@ -225,18 +230,37 @@ class VendorClient:
         return self._exchange(self._request("GET", path, params=params), label, page)
 
     def post_json(
-        self, path: str, body: t.Any, *, what: str | None = None, refusals: Collection[int] = ()
+        self, path: str, body: t.Any, *, what: str | None = None, refusals: Collection[int] = (),
+        creates: bool = False,
     ) -> JSONReply | Refused:
-        """``POST`` a JSON body; the reply's JSON body, or a :class:`Refused` for ``refusals``."""
+        """``POST`` a JSON body; the reply's JSON body, or a :class:`Refused` for ``refusals``.
+
+        ``creates``: the request creates something the account counts (a report job), so
+        it is sent again only after a reply that shows nothing was done (a 429, a 503, a
+        connection never made). A 2xx whose body cannot be read, a 500, 502 or 504, a
+        timeout or a connection dropped once the request was out may follow a creation:
+        :class:`~tap_callrecords.core.errors.CreationUnconfirmed`, never a blind retry.
+        """
         label = _label(path, what)
 
         def reply(response: requests.Response) -> JSONReply | Refused:
             if response.status_code in refusals:
                 return Refused(response)
+            if creates and response.status_code in UNCONFIRMED_STATUSES:
+                raise CreationUnconfirmed(self.error_message(response, label))
             self._raise_unless_success(response, label)
-            return JSONReply(response, self._json_body(response, label))
+            if not creates:
+                return JSONReply(response, self._json_body(response, label))
+            try:
+                return JSONReply(response, self._json_body(response, label))
+            except RetriableAPIError as exc:
+                raise CreationUnconfirmed(f"{self.label}: {exc}") from None
 
-        return self._exchange(self._request("POST", path, json=body), label, reply)
+        request = self._request("POST", path, json=body)
+        if not creates:
+            return self._exchange(request, label, reply)
+        attempt = self._attempt_with_retries(label, creating=True)
+        return t.cast("JSONReply | Refused", attempt(request, label, reply, False))
 
     def get_json_or_redirect(self, path: str, *, what: str | None = None) -> JSONReply | Redirect:
         """``GET`` a resource that answers JSON, or a 3xx once what it stands for is ready.
@@ -260,16 +284,36 @@ class VendorClient:
 
         For a pre-signed object-store URL, which carries its own signature and rejects
         a request that also carries ``Authorization``. ``what`` names it in messages (the
-        URL itself holds the signature). A redirect is an error.
+        URL itself holds the signature). An object store may redirect (S3 answers a
+        request sent to the wrong region with a 301 or 307): 301, 302, 303, 307 and 308
+        are followed, still without credentials, at most :data:`MAX_FILE_REDIRECTS`
+        times; more is a redirect loop, one clear error.
         """
+        for _ in range(MAX_FILE_REDIRECTS + 1):
+            reply = self._exchange(requests.Request("GET", url), what, self._file_reply(what, refusals),
+                                   streamed=True)
+            if not isinstance(reply, Redirect):
+                return reply
+            if reply.location is None:
+                raise VendorAPIError(f"{self.label}: {what} redirected (HTTP {reply.response.status_code}) "
+                                     "without a Location")
+            url = reply.location
+        raise VendorAPIError(f"{self.label}: {what} redirected more than {MAX_FILE_REDIRECTS} times "
+                             "(a redirect loop); stopped.")
 
-        def file(response: requests.Response) -> FileStream | Refused:
+    def _file_reply(
+        self, what: str, refusals: Collection[int]
+    ) -> Callable[[requests.Response], FileStream | Refused | Redirect]:
+        def file(response: requests.Response) -> FileStream | Refused | Redirect:
             if response.status_code in refusals:
                 return Refused(response)
+            if response.status_code in FOLLOWED_REDIRECTS:
+                location = response.headers.get("Location")
+                return Redirect(response, urljoin(response.url, location) if location else None)
             self._raise_unless_success(response, what)
             return FileStream(response)
 
-        return self._exchange(requests.Request("GET", url), what, file, streamed=True)
+        return file
 
     def delete(
         self, path: str, *, what: str | None = None, refusals: Collection[int] = (), retry: bool = True
@@ -311,15 +355,29 @@ class VendorClient:
         attempt = self._attempt_with_retries(label) if retry else self._attempt
         return attempt(request, label, read, streamed)
 
-    def _attempt_with_retries(self, label: str) -> t.Callable[..., t.Any]:
+    def _attempt_with_retries(self, label: str, *, creating: bool = False) -> t.Callable[..., t.Any]:
         """``_attempt`` under the retry policy, built once per label (not per request)."""
         attempt = self._attempts_with_retries.get(label)
         if attempt is None:
             attempt = self._attempts_with_retries[label] = retrying(
-                self._attempt, policy=self.retry_policy, vendor=self.label, what=label,
-                on_backoff=self._on_backoff(label),
+                self._creating_attempt if creating else self._attempt, policy=self.retry_policy,
+                vendor=self.label, what=label, on_backoff=self._on_backoff(label),
             )
         return attempt
+
+    def _creating_attempt(self, request: requests.Request, label: str, read: t.Any, streamed: bool) -> t.Any:
+        """:meth:`_attempt` for a request that creates: a failure once the request may have
+        reached the vendor (a timeout waiting for the reply, a connection dropped mid-reply)
+        is :class:`CreationUnconfirmed`; only a connection never made is retried."""
+        try:
+            return self._attempt(request, label, read, streamed)
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError):
+            raise
+        except (requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ConnectionError) as exc:
+            if isinstance(exc, requests.exceptions.ConnectionError) and _never_connected(exc):
+                raise
+            raise CreationUnconfirmed(f"{self.label}: {describe_failure(exc)} from {label}") from None
 
     def _attempt(
         self,
@@ -391,6 +449,12 @@ class VendorClient:
         may read an error in a well-formed one."""
         try:
             body = _JSON.decode(response.content)
+        except RecursionError:
+            raise VendorAPIError(
+                f"{self.label}: the reply from {label} nests deeper than the JSON parser allows "
+                f"(about {sys.getrecursionlimit()} levels); no call record is shaped like that, so "
+                "the run stops here. Report it to the vendor if it lasts."
+            ) from None
         except msgspec.DecodeError:
             raise RetriableAPIError(
                 f"malformed JSON body from {label} "
@@ -414,6 +478,17 @@ class VendorClient:
             + f"HTTP {response.status_code} {response.reason} from {label}"
             + (f": {body}" if body else "")
         )
+
+
+#: Replies to a creating request that may follow a creation (the server or a gateway
+#: failed after the request arrived).
+UNCONFIRMED_STATUSES = frozenset((500, 502, 504))
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    """Whether the connection failed before the request was sent (refused, no route)."""
+    text = str(exc)
+    return "NewConnectionError" in text or "Connection refused" in text or "Failed to resolve" in text
 
 
 def _label(path: str, what: str | None = None) -> str:

@@ -42,3 +42,8 @@ OUTPUT_CLOSED = "the output was closed (the target stopped reading); the run sto
 
 class OutputClosed(CallRecordsError):
     """Standard output was closed: the target died or stopped reading."""
+
+
+class CreationUnconfirmed(VendorAPIError):
+    """A request that creates something (a report job) got no readable answer after it may
+    have been carried out: sending it again could create a second one."""

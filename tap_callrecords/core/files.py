@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import typing as t
 
 import msgspec
 
 from tap_callrecords.core.errors import VendorAPIError
+from tap_callrecords.core.http import MAX_BODY_BYTES
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Collection, Iterable, Iterator
 
 CHUNK = 1 << 20
 _JSON_LINE = msgspec.json.Decoder()
@@ -33,6 +35,16 @@ MAX_ENTRY_BYTES = 16 << 20
 
 class MalformedFile(VendorAPIError):
     """The report file is not in the format it was asked for."""
+
+
+#: No CSV cell is refused below the size limit of a whole reply: a transcript or a long
+#: tag list is real data (the ``csv`` module's own limit is 128 KiB).
+csv.field_size_limit(MAX_BODY_BYTES)
+
+
+def _too_deep() -> MalformedFile:
+    return MalformedFile(f"an entry of the report file nests deeper than the JSON parser allows "
+                         f"(about {sys.getrecursionlimit()} levels)")
 
 
 class _ChunkReader(io.RawIOBase):
@@ -60,7 +72,43 @@ class _ChunkReader(io.RawIOBase):
         return size
 
 
-def csv_rows(chunks: Iterable[bytes], *, ending_required: bool = True) -> Iterator[dict[str, str]]:
+def not_markup(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``chunks``, refused if the body starts with ``<``: an HTML page (a login or error
+    page served with status 200) or an XML error document is never a CSV or JSON report,
+    and read as one it would be a header without rows, an empty window claimed."""
+    started = False
+    for chunk in chunks:
+        if not started:
+            head = chunk.lstrip(b"\xef\xbb\xbf" + _BLANK)
+            if not head:
+                continue
+            started = True
+            if head[:1] == b"<":
+                html = head[:200].lower().lstrip(b"<!").startswith((b"doctype html", b"html"))
+                kind = "an HTML page" if html else "an HTML or XML document"
+                raise MalformedFile(f"the report file is {kind}, not a report (an error or sign-in page?)")
+        yield chunk
+
+
+def check_header(header: list[str], required: Collection[str]) -> None:
+    """Refuse a header that names a column twice (one value would silently win over the
+    other) or lacks a ``required`` column (the record's key or replication key)."""
+    names = [name.strip() for name in header]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    missing = [name for name in required if name not in names]
+    problems = []
+    if twice:
+        problems.append("names " + ", ".join(twice) + " more than once")
+    if missing:
+        problems.append("has no " + ", ".join(missing) + " column")
+    if problems:
+        raise MalformedFile("the CSV header " + " and ".join(problems))
+
+
+def csv_rows(
+    chunks: Iterable[bytes], *, ending_required: bool = True, required: Collection[str] = (),
+    column_key: Callable[[str], str] | None = None,
+) -> Iterator[dict[str, str]]:
     """Rows of a CSV file with a header row, as ``{column: text}``.
 
     With ``ending_required`` (a body whose length nothing else checks, such as a chunked
@@ -70,15 +118,21 @@ def csv_rows(chunks: Iterable[bytes], *, ending_required: bool = True) -> Iterat
     row's last cell as a shorter value). So each row is handed out only once the next
     one has started, and the last one once the file is seen to end with a line break.
     Without it (the HTTP layer checked the length), a last row without a line break is
-    accepted: RFC 4180 allows both.
+    accepted: RFC 4180 allows both. A report file always has a header, so an empty body
+    is refused, as are markup (:func:`not_markup`) and a header :func:`check_header` refuses.
+    ``column_key`` names each column by its header (a vendor's display names, another
+    case), before the header is checked.
     """
-    source = _ChunkReader(chunks)
+    source = _ChunkReader(not_markup(chunks))
     text = io.TextIOWrapper(io.BufferedReader(source, CHUNK), encoding="utf-8-sig", errors="replace",
                             newline="")
     reader = csv.reader(text)
     header = next(reader, None)
     if header is None:
-        return
+        raise MalformedFile("the CSV report file is empty: not even a header")
+    if column_key is not None:
+        header = [column_key(name) for name in header]
+    check_header(header, required)
     width = len(header)
     previous: dict[str, str] | None = None
     for row in reader:
@@ -98,7 +152,7 @@ def csv_rows(chunks: Iterable[bytes], *, ending_required: bool = True) -> Iterat
 def json_lines(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
     """Objects of a file holding one JSON object per line."""
     pending = b""
-    for chunk in chunks:
+    for chunk in not_markup(chunks):
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
         for line in lines:
@@ -111,6 +165,8 @@ def json_lines(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
 def _object(line: bytes) -> dict[str, t.Any]:
     try:
         value = _JSON_LINE.decode(line)
+    except RecursionError:
+        raise _too_deep() from None
     except msgspec.DecodeError:
         raise MalformedFile("a line of the JSON-lines file is not JSON") from None
     if not isinstance(value, dict):
@@ -127,7 +183,7 @@ def json_array_items(chunks: Iterable[bytes], key: str) -> Iterator[dict[str, t.
     object leaves the text unbalanced, and the decode fails), so a failed guess tries
     an earlier ``}`` or waits for more of the file; no entry is ever cut or guessed.
     """
-    source = iter(chunks)
+    source = not_markup(chunks)
     buffer = b""
     position = 0
     exhausted = False
@@ -175,6 +231,8 @@ def json_array_items(chunks: Iterable[bytes], key: str) -> Iterator[dict[str, t.
                 break
             try:
                 entries = _ENTRIES.decode(b"[" + buffer[position:cut + 1] + b"]")
+            except RecursionError:
+                raise _too_deep() from None
             except msgspec.DecodeError:
                 cut = buffer.rfind(b"}", position, cut)
                 continue

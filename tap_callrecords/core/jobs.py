@@ -37,7 +37,7 @@ import typing as t
 from collections import deque
 from dataclasses import dataclass
 
-from tap_callrecords.core.errors import VendorAPIError
+from tap_callrecords.core.errors import CreationUnconfirmed, VendorAPIError
 from tap_callrecords.core.files import MalformedFile
 from tap_callrecords.core.retry import RETRIABLE_ERRORS, RetryPolicy, describe_failure
 from tap_callrecords.core.windows import Window
@@ -189,8 +189,19 @@ class JobFetcher:
         return sum(job.state is JobState.RUNNING for job in inflight)
 
     def _submit(self, window: Window) -> str | None:
-        """The new job's id, or ``None`` when the quota is full (see ``_quota_retry_at``)."""
-        job_id = self.api.submit(window)
+        """The new job's id, or ``None`` when the quota is full (see ``_quota_retry_at``).
+
+        A submission whose answer was lost after the job may have been created is never
+        sent again (each would hold a slot of the account's quota, and none could be
+        cancelled): the run stops naming the window."""
+        try:
+            job_id = self.api.submit(window)
+        except CreationUnconfirmed as exc:
+            raise VendorAPIError(
+                f"{self.api.label}: the report job for {window} may have been created, but its reply "
+                f"was lost ({exc}); it is not submitted again, so the account never holds more jobs "
+                "than windows. Run again: the sync resumes from its last STATE."
+            ) from None
         if isinstance(job_id, QuotaFull):
             self._quota_full(time.monotonic(), job_id.retry_after)
             return None

@@ -119,6 +119,25 @@ class PagingStalled(VendorAPIError):
     """The vendor's paging stopped making progress."""
 
 
+class RecordsUnaccounted(VendorAPIError):
+    """A window's records could not be accounted for: rows moved between pages, or far
+    more records came than the vendor's count said."""
+
+
+class _NeverRaised(Exception):
+    """Stands for ``restart_on`` when a vendor has no expiring page tokens."""
+
+
+#: Reads of a window after the first when its records are not accounted for.
+MAX_REREADS = 2
+
+
+def excess_bound(count: int) -> int:
+    """Distinct records a window may hold past a reported ``count`` before paging is taken
+    to run without end: room for calls that arrive while the window is read, not more."""
+    return 2 * count + 1000
+
+
 class PagedFetcher:
     """Yields a window's records page by page, prefetching the next page."""
 
@@ -133,38 +152,43 @@ class PagedFetcher:
             yield window, self.fetch(window)
 
     def fetch(self, window: Window) -> Iterator[Mapping[str, t.Any]]:
-        """Every record of the window, restarting it after an expired page token."""
+        """Every record of the window, each once, accounted for against the vendor's count.
+
+        A window is read again from its first page (a bounded number of times, records
+        already yielded skipped) after an expired page token, after a key served twice
+        in one read (the rows moved between pages), or when fewer distinct records
+        arrived than the reply's ``count_key`` said the window holds (see :class:`_Account`).
+        """
         endpoint = self.endpoint
-        if endpoint.restart_on is None:
-            yield from self._pages(window)
+        account = _Account(self, window)
+        if endpoint.key is None:
+            yield from self._pages(window, account)
             return
-        seen: set[t.Any] = set()
-        restarts = 0
+        key_name = endpoint.key
+        seen = account.seen
+        restart_on = endpoint.restart_on or _NeverRaised
         while True:
+            this_read = account.start_read()
             try:
-                for record in self._pages(window):
-                    key = record.get(t.cast("str", endpoint.key))
-                    if key in seen:
+                for record in self._pages(window, account):
+                    key = record.get(key_name)
+                    new = key not in seen
+                    if key in this_read:
+                        account.repeated += 1
+                    else:
+                        this_read.add(key)
+                    if not new:
                         continue
                     seen.add(key)
+                    account.check_excess()
                     yield record
-            except endpoint.restart_on as exc:
-                restarts += 1
-                where = endpoint.describe_window(window)
-                if restarts > endpoint.max_restarts:
-                    raise VendorAPIError(
-                        f"{self.client.label}: page tokens kept expiring in the window {where} "
-                        f"({endpoint.max_restarts} restarts); last error: {exc}"
-                    ) from None
-                self.client.logger.warning(
-                    "%s: a page token expired in the window %s; restarting the window from its "
-                    "first page (restart %d of at most %d; %d records already read are skipped)",
-                    self.client.label, where, restarts, endpoint.max_restarts, len(seen),
-                )
+            except restart_on as exc:
+                account.restart(exc)
                 continue
-            return
+            if account.accounted_for():
+                return
 
-    def _pages(self, window: Window) -> Iterator[dict[str, t.Any]]:
+    def _pages(self, window: Window, account: _Account) -> Iterator[dict[str, t.Any]]:
         endpoint = self.endpoint
         paginator = endpoint.paginator()
         client = self.client
@@ -184,6 +208,7 @@ class PagedFetcher:
                 page = pending.result()
                 records = page.records
                 progress.records(records)
+                account.page(page)
                 pending = None
                 if records or paginator.continue_if_empty_page(page):
                     paginator.advance_page(page)
@@ -241,3 +266,113 @@ class _Progress:
         if content in self.contents_seen:
             raise self.stalled(f"the vendor served the same {len(records)} records again")
         self.contents_seen.add(content)
+
+
+class _Account:
+    """What one window's reads received, set against what the vendor said it holds.
+
+    The count a reply reports (``count_key``) is checked, not trusted: a read that ends
+    with fewer distinct records than that count, or that met one key twice (rows that
+    moved between pages, so others were skipped), is read again, up to
+    :data:`MAX_REREADS` times. The union of the reads is what counts: once it reaches
+    the count, the window is accounted for. Rows still moving after the last read end
+    the run with one clear error (calls would be lost); a stable read that keeps
+    coming back short is a count not to be trusted, and says so in a warning naming the
+    vendor, the window and both numbers. Records far past the count end the run too.
+    """
+
+    def __init__(self, fetcher: PagedFetcher, window: Window) -> None:
+        self.fetcher = fetcher
+        self.window = window
+        #: Keys yielded so far, over every read of the window.
+        self.seen: set[t.Any] = set()
+        self.reads = 0
+        self.restarts = 0
+        self.repeated = 0
+        self.reported: int | None = None
+
+    @property
+    def where(self) -> str:
+        return self.fetcher.endpoint.describe_window(self.window)
+
+    def start_read(self) -> set[t.Any]:
+        """A new read from the first page: the set its keys go into (the first read's is
+        :attr:`seen` itself, so a window read once holds its keys once)."""
+        self.reads += 1
+        self.repeated = 0
+        return self.seen if self.reads == 1 else set()
+
+    def page(self, page: Page) -> None:
+        """Keep the latest count the vendor reported for the window."""
+        count_key = self.fetcher.endpoint.count_key
+        if count_key is None:
+            return
+        value = page.body.get(count_key)
+        if isinstance(value, bool):
+            return
+        try:
+            self.reported = int(value)
+        except (TypeError, ValueError):
+            return
+
+    def restart(self, exc: Exception) -> None:
+        """An expired page token: read again, a bounded number of times."""
+        fetcher = self.fetcher
+        self.restarts += 1
+        self.reads -= 1  # a restart is not a re-read for an unaccounted window
+        limit = fetcher.endpoint.max_restarts
+        if self.restarts > limit:
+            raise VendorAPIError(
+                f"{fetcher.client.label}: page tokens kept expiring in the window {self.where} "
+                f"({limit} restarts); last error: {exc}"
+            ) from None
+        fetcher.client.logger.warning(
+            "%s: a page token expired in the window %s; restarting the window from its "
+            "first page (restart %d of at most %d; %d records already read are skipped)",
+            fetcher.client.label, self.where, self.restarts, limit, len(self.seen),
+        )
+
+    def check_excess(self) -> None:
+        """Stop a window that goes on far past its reported count."""
+        reported = self.reported
+        if reported is not None and len(self.seen) > excess_bound(reported):
+            fetcher = self.fetcher
+            raise RecordsUnaccounted(
+                f"{fetcher.client.label}: {fetcher.name} kept serving records in the window "
+                f"{self.where}: {len(self.seen)} distinct records where the vendor's count says "
+                f"{reported}; stopped rather than read without end. Nothing after the last "
+                "complete window is claimed; report it to the vendor if it lasts."
+            )
+
+    def accounted_for(self) -> bool:
+        """Whether the window is done after a read; ``False``: read it again."""
+        fetcher = self.fetcher
+        label = fetcher.client.label
+        total, reported, repeated = len(self.seen), self.reported, self.repeated
+        short = reported is not None and total < reported
+        if not short and (repeated == 0 or reported is not None):
+            return True
+        problem = (f"{repeated} records were served twice (the rows moved between pages)"
+                   if repeated else "")
+        if short:
+            problem += ("; " if problem else "") + (
+                f"{total} distinct records arrived where the vendor's count says {reported}")
+        rereads = self.reads - 1
+        if rereads < MAX_REREADS:
+            fetcher.client.logger.warning(
+                "%s: in the window %s: %s; reading the window again (re-read %d of at most %d)",
+                label, self.where, problem, rereads + 1, MAX_REREADS,
+            )
+            return False
+        if repeated:
+            raise RecordsUnaccounted(
+                f"{label}: {fetcher.name} could not read the window {self.where} whole: {problem}, "
+                f"in each of {self.reads} reads. Nothing from that window on is claimed; run "
+                "again later, or report it to the vendor if it lasts."
+            )
+        fetcher.client.logger.warning(
+            "%s: the window %s held %d distinct records where the vendor's count says %d, the "
+            "same in %d reads; the count is not trusted and the window is taken as read.",
+            label, self.where, total, reported, self.reads,
+        )
+        return True

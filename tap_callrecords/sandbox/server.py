@@ -18,7 +18,8 @@ Vendor APIs are mounted under ``/<vendor>/`` (so ``voiso.api_url`` becomes
   ``headers`` (extra reply headers, e.g. a ``Location`` for a redirect loop), ``raw``
   (the body's bytes, given as latin-1 text: not JSON, not UTF-8, ...), ``trickle``
   (seconds between the body's bytes), ``gzip_bomb`` (a gzip body inflating to that
-  many bytes). Faults apply to a vendor's data requests; an endpoint the vendor exempts
+  many bytes), ``nest`` (the reply's JSON object gains a first member nested that many
+  lists deep). Faults apply to a vendor's data requests; an endpoint the vendor exempts
   (its token endpoint) takes only a fault whose ``path`` is exactly its own.
 - ``POST /_sandbox/records`` ``{"vendor": ..., "records": [...]}``: add records.
 - ``GET /_sandbox/stats``: per vendor, request count, status counts, the most
@@ -264,7 +265,7 @@ class VendorStats:
 def fault_name(fault: Mapping[str, Any]) -> str:
     """A served fault as the stats count it: where it was aimed, and what it did."""
     kinds = [str(fault["status"])] if fault.get("status") is not None else []
-    kinds += [kind for kind in ("drop_after_bytes", "malformed", "delay") if fault.get(kind)]
+    kinds += [kind for kind in ("drop_after_bytes", "malformed", "delay", "nest") if fault.get(kind)]
     if fault.get("drop") and not fault.get("drop_after_bytes"):
         kinds.append("drop")
     return f"{fault.get('method') or '*'} {fault.get('path') or '*'} {'+'.join(kinds) or 'none'}"
@@ -459,6 +460,12 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if fault and fault.get("trickle"):
                 self._send_trickle(response, float(fault["trickle"]))
                 return
+            if fault and fault.get("nest") and response.chunks is None:
+                depth = int(fault["nest"])
+                payload = response.encode()
+                if payload[:1] == b"{":
+                    deep = b'{"deep":' + b"[" * depth + b"]" * depth + (b"," if payload[1:2] != b"}" else b"")
+                    response = Response(response.status, raw=deep + payload[1:], headers=response.headers)
             if fault and fault.get("malformed"):
                 if response.chunks is not None:
                     response.chunks = _first_half(response.chunks)

@@ -69,6 +69,12 @@ DEFAULTS: dict[str, Any] = {
     "max_limit": 10_000,
     "login_failure_status": 401,
     **{name: values[0] for name, values in READINGS.items()},
+    # A page size the server caps at without saying so: the reply's ``limit`` echoes the
+    # one asked for, but no page holds more rows than this (0: no such cap).
+    "hidden_page_cap": 0,
+    # This many record requests are served in an order that shifts between requests
+    # (each page rotated by a few rows more), as a server without a stable sort would.
+    "unstable_order_requests": 0,
 }
 #: The filters documented as arrays, which ``array_filters`` reads.
 ARRAY_FILTERS = ("agents", "department", "ivr")
@@ -343,6 +349,17 @@ class SmartfloAPI(VendorAPI):
         return ((not wanted_agents or not agents.isdisjoint(wanted_agents))
                 and (not wanted_departments or department in wanted_departments))
 
+    def _shift(self, page: int) -> int:
+        """How far this request's order is rotated: by the page number, so every read of a
+        window skips the same rows (0 once the unstable requests are spent)."""
+        with self.lock:
+            left = int(self.options["unstable_order_requests"] or 0)
+            if left <= 0:
+                return 0
+            self.options["unstable_order_requests"] = left - 1
+            self.observed["unstable_pages"] = self.observed.get("unstable_pages", 0) + 1
+            return 3 * page
+
     def _records(self, request: Request) -> Response:
         self.observed["last_query"] = {k: v if len(v) > 1 else v[0] for k, v in request.query.items()}
         bounds: dict[str, int | None] = {}
@@ -360,6 +377,7 @@ class SmartfloAPI(VendorAPI):
         if page < 1 or limit < 1:
             return json_response(400, {"success": False, "message": "page and limit must be positive."})
         limit = min(limit, int(self.options["max_limit"]))
+        served = min(limit, int(self.options["hidden_page_cap"] or limit))
         low = bounds["from_date"] if bounds["from_date"] is not None else -(2**40)
         high = bounds["to_date"] if bounds["to_date"] is not None else 2**40
         if self.options["to_date_inclusive"] and bounds["to_date"] is not None:
@@ -371,12 +389,14 @@ class SmartfloAPI(VendorAPI):
         if filters.get("agents") or filters.get("department"):
             base = [index for index in base if self._matches(index, filters)]
         total = len(base) + len(extra)
-        first = (page - 1) * limit
-        last = min(first + limit, total)
+        first = (page - 1) * served
+        last = min(first + served, total)
         newest = len(base) - 1
+        shift = self._shift(page)
+        positions = [(i + shift) % total for i in range(first, max(first, last))]
         results = [
             self.record_json(base[newest - i]) if i < len(base) else extra[i - len(base)]
-            for i in range(first, max(first, last))
+            for i in positions
         ]
         return json_response(200, {"count": total, "limit": limit, "size": len(results), "page": page,
                                    "results": results})

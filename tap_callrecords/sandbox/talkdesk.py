@@ -157,12 +157,20 @@ DEFAULTS: dict[str, Any] = {
     "future_tolerance": 5.0,
     "object_host": None,
     **{name: values[0] for name, values in READINGS.items()},
+    # The object store's redirects, answered in turn before the file (e.g. [307, 301]).
+    "object_redirects": [],
+    # The next ``bad_files`` downloads serve a broken file of this kind instead: "html" (a
+    # login page with status 200), "empty" (no bytes), "duplicate_column" (a CSV header
+    # naming ``start_time`` twice), "missing_key" (a CSV header without ``interaction_id``).
+    "bad_file": None,
+    "bad_files": 0,
 }
 
 
 def display_name(key: str) -> str:
     """A column's name as the Explore UI shows it: ``in_business_hours?`` -> ``In Business Hours?``."""
     return " ".join("ID" if word == "id" else word.capitalize() for word in key.split("_"))
+
 
 LEGACY_COLUMNS = (
     "interaction_id", "call_type", "start_time", "end_time", "talkdesk_phone_number",
@@ -875,5 +883,35 @@ class TalkdeskAPI(VendorAPI):
                                 **{"X-Amz-Expires": request.param("X-Amz-Expires") or ""})
             if job.deleted:
                 return s3_error(404, "NoSuchKey", "The specified key does not exist.", Key=job_id)
-        return Response(200, headers={"Content-Type": CONTENT_TYPES[job.format]},
-                        chunks=self.file_chunks(job))
+        redirects = list(self.options["object_redirects"] or [])
+        hop = int(request.param("hop") or 0)
+        if hop < len(redirects):
+            query = "&".join(f"{k}={v[0]}" for k, v in request.query.items() if k != "hop")
+            return Response(int(redirects[hop]), headers={
+                "Location": f"/{self.prefix}{OBJECTS_PATH}/{job_id}?{query}&hop={hop + 1}"})
+        with self._lock:
+            bad = self.options["bad_file"] if int(self.options["bad_files"] or 0) > 0 else None
+            if bad:
+                self.options["bad_files"] = int(self.options["bad_files"]) - 1
+        if bad == "html":
+            return Response(200, raw=b"<!DOCTYPE html><html><body>Sign in</body></html>\n",
+                            headers={"Content-Type": "text/html"})
+        if bad == "empty":
+            return Response(200, raw=b"", headers={"Content-Type": CONTENT_TYPES[job.format]})
+        chunks = self.file_chunks(job)
+        if bad in ("duplicate_column", "missing_key"):
+            chunks = _broken_header(chunks, bad)
+        return Response(200, headers={"Content-Type": CONTENT_TYPES[job.format]}, chunks=chunks)
+
+
+def _broken_header(chunks: Iterator[bytes], kind: str) -> Iterator[bytes]:
+    """A CSV file's chunks with its header naming ``start_time`` twice (in place of
+    ``end_time``), or without ``interaction_id``."""
+    first = next(chunks, b"")
+    header, _, rest = first.partition(b"\n")
+    if kind == "duplicate_column":
+        header = header.replace(b"end_time", b"start_time", 1)
+    else:
+        header = header.replace(b"interaction_id", b"interaction", 1)
+    yield header + b"\n" + rest
+    yield from chunks

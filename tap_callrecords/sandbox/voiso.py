@@ -60,7 +60,8 @@ class VoisoAPI(VendorAPI):
     #: A record's ``timestamp`` is when the call ended; whether ``start_date`` and
     #: ``end_date`` select by it is undocumented (the default is that they do).
     instant = "end"
-    readings: ClassVar[dict[str, tuple[Any, ...]]] = {**VendorAPI.readings, "range_by": ("end", "start"), **READINGS}
+    readings: ClassVar[dict[str, tuple[Any, ...]]] = {
+        **VendorAPI.readings, "range_by": ("end", "start"), **READINGS}
 
     @classmethod
     def tap_settings(cls, base_url: str) -> dict[str, Any]:

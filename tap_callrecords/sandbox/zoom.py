@@ -53,6 +53,12 @@ DEFAULTS: dict[str, Any] = {
     "page_token_ttl": 900,
     "account_offset_minutes": -300,
     "revoke_tokens_after": None,
+    # Added to ``total_records``: a count larger than what the pages hold.
+    "total_records_extra": 0,
+    # Past the last record, keep handing out page tokens, each page with new records.
+    "endless_pages": False,
+    # How the token reply gives ``expires_in``: "number" (the lifetime), "null" or "missing".
+    "expires_in_reply": "number",
 }
 #: Prefix of every access token the sandbox issues, so tests can look for leaks.
 TOKEN_PREFIX = "zoomsbxtok"
@@ -243,9 +249,14 @@ class ZoomAPI(VendorAPI):
             self.tokens_issued += 1
             token = f"{TOKEN_PREFIX}{self.tokens_issued}x{secrets.token_hex(12)}"
             self.tokens[token] = time.monotonic() + lifetime
-        return json_response(200, {"access_token": token, "token_type": "bearer", "expires_in": lifetime,
-                                   "scope": "contact_center_voice_call:read:admin",
-                                   "api_url": "https://api.zoom.us"})
+        reply: dict[str, Any] = {"access_token": token, "token_type": "bearer", "expires_in": lifetime,
+                                 "scope": "contact_center_voice_call:read:admin",
+                                 "api_url": "https://api.zoom.us"}
+        if self.options["expires_in_reply"] == "null":
+            reply["expires_in"] = None
+        elif self.options["expires_in_reply"] == "missing":
+            del reply["expires_in"]
+        return json_response(200, reply)
 
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -340,11 +351,16 @@ class ZoomAPI(VendorAPI):
             if i < len(base) else JSON_ENCODER.encode(extra[i - len(base)])
             for i in range(offset, max(offset, last))
         ]
-        next_token = self._encode_page_token(last, query_key) if last < total else ""
+        if self.options["endless_pages"] and base and offset >= total:
+            last = offset + page_size
+            calls = [JSON_ENCODER.encode({**self.record(base[i % len(base)], offset_minutes, False),
+                                          "engagement_id": f"endless-{i}"}) for i in range(offset, last)]
+        endless = bool(self.options["endless_pages"])
+        next_token = self._encode_page_token(last, query_key) if last < total or endless else ""
         head = JSON_ENCODER.encode({
             "next_page_token": next_token,
             "page_size": page_size,
-            "total_records": total,
+            "total_records": total + int(self.options["total_records_extra"] or 0),
             "from": from_text,
             "to": to_text,
         })

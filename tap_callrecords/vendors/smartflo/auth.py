@@ -16,7 +16,7 @@ from collections.abc import Callable
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_callrecords.core.auth import RenewableTokenAuth
+from tap_callrecords.core.auth import RenewableTokenAuth, token_lifetime
 from tap_callrecords.core.errors import VendorAuthError
 from tap_callrecords.core.redact import SECRETS, redact
 
@@ -133,8 +133,4 @@ class SmartfloLoginAuth(RenewableTokenAuth):
             raise VendorAuthError(
                 f"{self.vendor} refused the login{detail}; check {', '.join(LOGIN_SETTINGS)}."
             )
-        try:
-            lifetime = float(body.get("expires_in") or 3600)
-        except (TypeError, ValueError):
-            lifetime = 3600.0
-        return bare_token(str(token)), lifetime
+        return bare_token(str(token)), token_lifetime(body.get("expires_in"))

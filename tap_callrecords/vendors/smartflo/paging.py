@@ -19,23 +19,27 @@ def _positive_int(value: t.Any) -> int | None:
 
 
 class PageNumberPaginator(PagePaginator[int]):
-    """Pages 1, 2, ... until ``page * limit >= count`` or a page has no ``results``.
+    """Pages 1, 2, ... until the rows received reach ``count``, or a page has no ``results``.
 
-    ``limit`` is read from the reply when present (the page size Smartflo really used,
-    should it cap the requested one), else the requested size. Without a ``count`` the
-    pages go on while they are full.
+    The next page is asked for by what was received, never by ``page * limit``: Smartflo
+    documents no maximum page size, and a server that caps it below the ``limit`` asked
+    for (without saying so) would otherwise end the window a fraction of the way in.
+    Without a ``count`` the pages go on while they are as full as the ``limit`` the reply
+    states (or the one requested).
     """
 
     def __init__(self, limit: int) -> None:
         super().__init__(1)
         self.limit = limit
+        self.received = 0
 
     def next_value(self, page: Page) -> int | None:
         if not page.records:
             return None
+        self.received += len(page.records)
         number = t.cast("int", self.current_value)
-        limit = _positive_int(page.body.get("limit")) or self.limit
         count = page.body.get("count")
         if count is None:
+            limit = _positive_int(page.body.get("limit")) or self.limit
             return number + 1 if len(page.records) >= limit else None
-        return number + 1 if number * limit < (_positive_int(count) or 0) else None
+        return number + 1 if self.received < (_positive_int(count) or 0) else None

@@ -69,10 +69,12 @@ MAX_URL_RENEWALS = 3
 CHUNK = 1 << 20
 #: Each format's reader: ``(chunks, sized)``, ``sized`` when the HTTP layer checks the
 #: body against its ``Content-Length`` (a cut body is then an error there already).
-PARSERS: dict[str, Callable[[Iterable[bytes], bool], Iterator[dict[str, t.Any]]]] = {
-    "csv": lambda chunks, sized: keyed_rows(csv_rows(chunks, ending_required=not sized)),
-    "json": lambda chunks, sized: json_array_items(chunks, "entries"),
-    "json_bulk": lambda chunks, sized: json_lines(chunks),
+#: ``required``: the columns a CSV header must name (the record's key and replication key).
+PARSERS: dict[str, Callable[[Iterable[bytes], bool, tuple[str, ...]], Iterator[dict[str, t.Any]]]] = {
+    "csv": lambda chunks, sized, required: csv_rows(chunks, ending_required=not sized, required=required,
+                                                     column_key=column_key),
+    "json": lambda chunks, sized, required: json_array_items(chunks, "entries"),
+    "json_bulk": lambda chunks, sized, required: json_lines(chunks),
 }
 
 
@@ -122,22 +124,6 @@ def job_time(moment: datetime, zone: tzinfo) -> str:
     return local.replace(microsecond=0).isoformat()
 
 
-def keyed_rows(rows: Iterator[dict[str, t.Any]]) -> Iterator[dict[str, t.Any]]:
-    """CSV rows under the JSON keys: a header of other names (display names, another case)
-    is mapped once, each row then re-keyed; a header of the keys passes rows through."""
-    first = next(rows, None)
-    if first is None:
-        return
-    mapping = {header: column_key(header) for header in first}
-    if all(header == key for header, key in mapping.items()):
-        yield first
-        yield from rows
-        return
-    yield {mapping.get(header, header): value for header, value in first.items()}
-    for row in rows:
-        yield {mapping.get(header, header): value for header, value in row.items()}
-
-
 def _job(body: t.Any) -> Mapping[str, t.Any]:
     """The job object of a reply, wrapped (``{"job": {...}}``) or flat."""
     if isinstance(body, dict):
@@ -151,8 +137,10 @@ class ExploreCallsReports:
 
     label = LABEL
 
-    def __init__(self, client: VendorClient, *, timezone: str, report_format: str, row_cap: int) -> None:
+    def __init__(self, client: VendorClient, *, timezone: str, report_format: str, row_cap: int,
+                 key_columns: tuple[str, ...] = ()) -> None:
         self.client = client
+        self.key_columns = key_columns
         self.row_cap: int | None = row_cap
         self.timezone = timezone
         self.zone = ZoneInfo(timezone)
@@ -166,7 +154,7 @@ class ExploreCallsReports:
             "format": self.report_format,
             "timespan": {"from": job_time(window.start, self.zone), "to": job_time(window.end, self.zone)},
         }
-        reply = self.client.post_json(f"{REPORT}/jobs", body, refusals=(QUOTA_FULL,))
+        reply = self.client.post_json(f"{REPORT}/jobs", body, refusals=(QUOTA_FULL,), creates=True)
         if isinstance(reply, Refused):
             return QuotaFull(retry_after_seconds(reply.response))
         job_id = _job(reply.body).get("id")
@@ -205,7 +193,7 @@ class ExploreCallsReports:
 
     def _rows(self, file: FileStream) -> Iterator[dict[str, t.Any]]:
         with file:
-            yield from self.parse(file.chunks(CHUNK), file.length_checked)
+            yield from self.parse(file.chunks(CHUNK), file.length_checked, self.key_columns)
 
     def delete(self, job_id: str, *, retry: bool) -> None:
         # A 404 is a file already gone (a retried delete whose first reply was lost).

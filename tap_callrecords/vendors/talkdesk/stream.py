@@ -54,7 +54,8 @@ class TalkdeskCallsStream(WindowedStream):
         settings = self.settings
         reports = ExploreCallsReports(self.client, timezone=str(settings["timezone"]),
                                       report_format=str(settings["report_format"]),
-                                      row_cap=int(settings["report_row_cap"]))
+                                      row_cap=int(settings["report_row_cap"]),
+                                      key_columns=(*self.primary_keys, str(self.replication_key)))
         return JobFetcher(
             reports,
             max_concurrent=int(settings["max_concurrent_jobs"]),
