@@ -25,8 +25,9 @@ from zoneinfo import ZoneInfo
 from tap_callrecords.sandbox import smartflo as smartflo_sandbox
 from tap_callrecords.sandbox import talkdesk as talkdesk_sandbox
 from tap_callrecords.sandbox import voiso as voiso_sandbox
+from tap_callrecords.sandbox import voiso_v4 as voiso_v4_sandbox
 from tap_callrecords.sandbox import zoom as zoom_sandbox
-from tap_callrecords.sandbox.client import SandboxProcess, vendor_config
+from tap_callrecords.sandbox.client import SandboxProcess, settings_key, vendor_config
 
 UTC = timezone.utc
 #: Retries quick enough for tests, and enough of them for every fault schedule used.
@@ -180,6 +181,11 @@ class VendorProfile:
     def __str__(self) -> str:
         return self.key
 
+    @property
+    def settings_key(self) -> str:
+        """The tap's settings object the vendor is read with (``voiso`` for ``voiso_v4``)."""
+        return settings_key(self.key)
+
     # -- Sandbox and config ---------------------------------------------------------
 
     def configure(self, sandbox: SandboxProcess, sync: Sync | None = None, **options: Any) -> dict[str, Any]:
@@ -197,8 +203,8 @@ class VendorProfile:
         """A tap config for the data set ``options``: the sandbox's vendor settings, the
         profile's fast settings, then ``settings`` (``None`` removes a setting)."""
         config = vendor_config(sandbox.url, self.key, dict(options), **overrides)
-        merged = {**config[self.key], **self.fast_settings, **(settings or {})}
-        config[self.key] = {name: value for name, value in merged.items() if value is not None}
+        merged = {**config[self.settings_key], **self.fast_settings, **(settings or {})}
+        config[self.settings_key] = {name: value for name, value in merged.items() if value is not None}
         return config
 
     def sync_config(self, sandbox: SandboxProcess, sync: Sync, **overrides: Any) -> dict[str, Any]:
@@ -288,6 +294,57 @@ VOISO = VendorProfile(
         ({"default_phone_region": "USA"},
          ("voiso.default_phone_region is 'USA'; it must be a two-letter region code known to "
           "phonenumbers",)),
+    ),
+)
+
+
+# -- Voiso API v4 -------------------------------------------------------------------------
+
+def voiso_v4_record(record_id: str, moment: datetime) -> dict[str, Any]:
+    return {"id": record_id, "started_at": moment.isoformat(timespec="milliseconds"),
+            "ended_at": (moment + timedelta(seconds=1)).isoformat(timespec="milliseconds"),
+            "duration": 1, "type": "call", "subtype": "inbound", "data": {}}
+
+
+VOISO_V4 = VendorProfile(
+    key="voiso_v4",
+    stream="voiso_cdrs_v4",
+    primary_key="id",
+    replication_key="started_at",
+    data_range=VOISO.data_range,
+    data_latency=timedelta(minutes=5),
+    local_tz=UTC,
+    resolution=timedelta(milliseconds=1),
+    record_at=voiso_v4_record,
+    fault_targets=(FaultTarget("cdrs", path=voiso_v4_sandbox.PATH, label=voiso_v4_sandbox.PATH),),
+    busy_body={"error": "Too many requests"},
+    error_body=lambda status, message: {"error": message},
+    credentials=(
+        Credentials(name="api_key", secret="api_key", sandbox_option="api_key",
+                    rejected="Voiso rejected the credentials (HTTP 401); check voiso.api_key. Voiso API "
+                    "v4 takes a scoped API key (not the contact center or user API key of v2), which an "
+                    "administrator generates on Voiso's API keys page, with the scope "
+                    "reporting.cdrs.read; or set voiso.api_version to v2 for a v2 user API key."),
+    ),
+    # Whether Voiso honours the cursors it hands out, or falls back to the offset (its
+    # documented answer to an invalid cursor): windows under 10,000 records read the same.
+    readings={"cursors": {}, "cursors rejected": {"reject_cursors": True}},
+    full_sync=Sync(18_000),
+    resume=Sync(20_000, settings={"window_days": 1}),
+    faults=Sync(8_000, settings={"limit": 250}),
+    timeout=Sync(1_500),
+    secrets=Sync(3_000, settings={"limit": 500}),
+    incremental=Sync(5_000),
+    incremental_days=3,
+    first_window=FirstWindow(Sync(2_000, settings={"window_days": 7}),
+                             end="2024-07-08T00:00:00.000000+00:00", records=500),
+    edges=Edges("2024-07-01T00:00:00+00:00", "2024-07-29T00:00:00+00:00",
+                boundaries=("2024-07-08T00:00:00+00:00", "2024-07-15T00:00:00+00:00")),
+    bad_settings=(
+        ({"limit": 0}, ("voiso.limit is 0; it must be a whole number from 1 to 1000",)),
+        ({"limit": 1001}, ("voiso.limit is 1001; it must be a whole number from 1 to 1000",)),
+        ({"api_version": "v3"}, ("voiso.api_version",)),
+        ({"api_key": ""}, ("voiso.api_key is missing",)),
     ),
 )
 
@@ -537,4 +594,4 @@ TALKDESK = VendorProfile(
     job_settle_seconds=0.3,
 )
 
-PROFILES: tuple[VendorProfile, ...] = (VOISO, SMARTFLO, ZOOM, TALKDESK)
+PROFILES: tuple[VendorProfile, ...] = (VOISO, VOISO_V4, SMARTFLO, ZOOM, TALKDESK)

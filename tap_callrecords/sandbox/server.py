@@ -111,6 +111,9 @@ class VendorAPI:
     """
 
     prefix: str = ""
+    #: The tap's settings object this API is read with; ``None``: the one named ``prefix``
+    #: (another API version of a vendor names the vendor's).
+    settings_key: ClassVar[str | None] = None
     defaults: ClassVar[dict[str, Any]] = {}
     #: Vendor settings the benchmark run needs on top of :meth:`tap_settings`.
     benchmark_settings: ClassVar[dict[str, Any]] = {}
