@@ -16,7 +16,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -306,19 +306,16 @@ def voiso_v4_record(record_id: str, moment: datetime) -> dict[str, Any]:
             "duration": 1, "type": "call", "subtype": "inbound", "data": {}}
 
 
-VOISO_V4 = VendorProfile(
+#: Voiso's API v4 on v2's calls: v2's data range, windows, edges and incremental runs.
+VOISO_V4 = replace(
+    VOISO,
     key="voiso_v4",
     stream="voiso_cdrs_v4",
     primary_key="id",
     replication_key="started_at",
-    data_range=VOISO.data_range,
-    data_latency=timedelta(minutes=5),
     local_tz=UTC,
-    resolution=timedelta(milliseconds=1),
     record_at=voiso_v4_record,
     fault_targets=(FaultTarget("cdrs", path=voiso_v4_sandbox.PATH, label=voiso_v4_sandbox.PATH),),
-    busy_body={"error": "Too many requests"},
-    error_body=lambda status, message: {"error": message},
     credentials=(
         Credentials(name="api_key", secret="api_key", sandbox_option="api_key",
                     rejected="Voiso rejected the credentials (HTTP 401); check voiso.api_key. Voiso API "
@@ -330,16 +327,8 @@ VOISO_V4 = VendorProfile(
     # documented answer to an invalid cursor): windows under 10,000 records read the same.
     readings={"cursors": {}, "cursors rejected": {"reject_cursors": True}},
     full_sync=Sync(18_000),
-    resume=Sync(20_000, settings={"window_days": 1}),
     faults=Sync(8_000, settings={"limit": 250}),
-    timeout=Sync(1_500),
     secrets=Sync(3_000, settings={"limit": 500}),
-    incremental=Sync(5_000),
-    incremental_days=3,
-    first_window=FirstWindow(Sync(2_000, settings={"window_days": 7}),
-                             end="2024-07-08T00:00:00.000000+00:00", records=500),
-    edges=Edges("2024-07-01T00:00:00+00:00", "2024-07-29T00:00:00+00:00",
-                boundaries=("2024-07-08T00:00:00+00:00", "2024-07-15T00:00:00+00:00")),
     bad_settings=(
         ({"limit": 0}, ("voiso.limit is 0; it must be a whole number from 1 to 1000",)),
         ({"limit": 1001}, ("voiso.limit is 1001; it must be a whole number from 1 to 1000",)),

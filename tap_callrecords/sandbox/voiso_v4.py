@@ -160,13 +160,18 @@ class VoisoV4API(VoisoAPI):
             position = offset
 
         matches = self._matches(bounds)
-        last = min(position + limit, len(matches))
+        extra = [r for r in self.extra if self._extra_in(r, bounds)]
+        total = len(matches) + len(extra)
+        last = min(position + limit, total)
         if by_offset:
             last = min(last, OFFSET_CAP)
-        records = b",".join(self.record_json(i) for i in matches[position:max(position, last)])
+        records = b",".join(
+            self.record_json(matches[i]) if i < len(matches) else JSON_ENCODER.encode(extra[i - len(matches)])
+            for i in range(position, max(position, last))
+        )
         next_cursor = (base64.urlsafe_b64encode(f"cdr:{last}".encode()).decode()
-                       if last < len(matches) else None)
-        metadata = JSON_ENCODER.encode({"metadata": {"total": len(matches), "next_cursor": next_cursor}})
+                       if last < total else None)
+        metadata = JSON_ENCODER.encode({"metadata": {"total": total, "next_cursor": next_cursor}})
         return Response(200, raw=b'{"data":[' + records + b"]," + metadata[1:],
                         headers={"Content-Type": "application/json"})
 
@@ -183,7 +188,17 @@ class VoisoV4API(VoisoAPI):
             return indexes
         return [i for i in indexes if self._ended_in(self._ended_ms(i), ended)]
 
+    @classmethod
+    def _extra_in(cls, record: dict[str, Any], bounds: dict[str, dict[str, int]]) -> bool:
+        """Whether an added record passes the filters (a broken one: in every reply)."""
+        try:
+            moments = {field: _parse_time(record[field]) for field in bounds if bounds[field]}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return True
+        return all(cls._ended_in(moment, bounds[field]) for field, moment in moments.items())
+
     @staticmethod
     def _ended_in(moment: int, ended: dict[str, int]) -> bool:
+        """Whether ``moment`` passes the comparisons ``ended`` (of either time field)."""
         return (moment >= ended.get("gte", moment) and moment > ended.get("gt", moment - 1)
                 and moment < ended.get("lt", moment + 1) and moment <= ended.get("lte", moment))
