@@ -99,3 +99,34 @@ def test_cursors_page_past_10000_and_a_rejected_cursor_there_is_one_clear_error(
     rejected = run_tap(config)
     assert_one_clear_error(rejected, "HTTP 400", "rejected the paging cursor")
     assert "replication_key_value" not in str(rejected.states)  # nothing claimed
+
+
+def test_call_records_rows_of_a_call_a_conversation_and_an_sms():
+    from tap_callrecords.vendors.voiso.v4.calls import voiso_v4_call
+    from tap_callrecords.vendors.voiso.v4.records import voiso_v4_record
+
+    def row(raw):
+        return voiso_v4_call(voiso_v4_record(raw), "US")
+
+    call = row({"id": "c1", "type": "call", "subtype": "inbound", "started_at": "2024-07-03T12:41:50-03:00",
+                "ended_at": "2024-07-03T12:43:09-03:00", "disposition": "answered_by_vm", "user_id": 56215,
+                "data": {"from": "15557571011", "to": "31208112500", "talk_time": 60, "cost": 0.4,
+                         "currency": "USD", "future_key": 1}})
+    assert (call.call_id, call.channel, call.direction, call.outcome, call.duration_seconds) == (
+        "c1", "voice", "inbound", "voicemail", 79.0)
+    # A region reads only its own country's numbers written without the +, as for v2.
+    assert (call.customer_number, call.business_number, call.agent_id) == (
+        "+15557571011", "31208112500", "56215")
+    assert (call.started_at, call.talk_seconds, call.cost, call.currency) == (
+        "2024-07-03T15:41:50.000000+00:00", 60, 0.4, "USD")
+
+    chat = row({"id": "c2", "type": "conversation", "subtype": "whatsapp",
+                "started_at": "2024-07-03T12:00:00Z", "disposition": "archived",
+                "data": {"channel": "whatsapp", "from": "Guest"}})
+    assert (chat.channel, chat.direction, chat.outcome, chat.customer_number) == (
+        "messaging", None, None, None)
+
+    sms = row({"id": "c3", "type": "sms", "subtype": "outbound", "started_at": "2024-07-03T12:00:00Z",
+               "disposition": "not_delivered", "data": {"from": "VOISO", "to": "15557571011"}})
+    assert (sms.channel, sms.direction, sms.outcome, sms.customer_number, sms.business_number) == (
+        "sms", "outbound", "failed", "+15557571011", "VOISO")
