@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tap_callrecords.sandbox.client import SandboxProcess, vendor_config
-from tap_callrecords.sandbox.vendors import VENDOR_APIS
+from tap_callrecords.sandbox.vendors import ALTERNATIVE_APIS, VENDOR_APIS
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Each vendor's stream (``call_records`` is read through it).
-VENDOR_STREAMS = {"voiso": "voiso_cdr", "smartflo": "smartflo_call_records", "zoom": "zoom_voice_calls",
-                  "talkdesk": "talkdesk_calls"}
+#: ``voiso_v4`` is Voiso's API v4 on the same calls as ``voiso`` (v2), measured beside it.
+VENDOR_STREAMS = {"voiso": "voiso_cdr", "voiso_v4": "voiso_cdrs_v4", "smartflo": "smartflo_call_records",
+                  "zoom": "zoom_voice_calls", "talkdesk": "talkdesk_calls"}
 
 
 @dataclass
@@ -109,7 +110,7 @@ def main() -> None:
                         help="Talkdesk: sandbox job duration D for the 12-month backfill")
     args = parser.parse_args()
 
-    vendors = args.vendor or list(VENDOR_APIS)
+    vendors = args.vendor or [*VENDOR_APIS, *ALTERNATIVE_APIS]
     ours = [sys.executable, "-m", "tap_callrecords"]
     baseline = [sys.executable, str(ROOT / "bench" / "baseline_tap.py")]
     print(f"{'vendor':<10} {'pipeline':<22} {'records':>9} {'seconds':>8} {'records/s':>10} {'peak MB':>8}")

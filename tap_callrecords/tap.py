@@ -184,7 +184,7 @@ class TapCallRecords(Tap):
             if settings is None:
                 continue
             client = vendor.client(settings, request, self.logger)
-            for stream_class in vendor.streams:
+            for stream_class in vendor.configured_streams(settings):
                 source = stream_class(self, client=client, settings=settings, halt=halt)
                 streams.append(source)
                 if source.to_call is not None:

@@ -343,7 +343,8 @@ def test_secrets_never_printed_even_at_debug_and_on_errors(sandbox, run_tap, pro
 
     sandbox.reset()
     profile.configure(sandbox, **options)
-    wrong_config = {**config, profile.key: {**config[profile.key], credentials.secret: wrong}}
+    key = profile.settings_key
+    wrong_config = {**config, key: {**config[key], credentials.secret: wrong}}
     runs.append(run_tap(wrong_config, env=DEBUG))
     assert_one_clear_error(runs[-1], exactly=credentials.rejected)
 

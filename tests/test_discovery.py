@@ -42,11 +42,18 @@ def test_discovery_lists_every_stream_of_every_vendor_whatever_is_configured(tmp
 
 
 def test_a_listed_stream_is_the_catalog_entry_of_the_stream_a_sync_builds(sandbox):
-    built = TapCallRecords(config=every_vendor_config(sandbox, 10)).catalog_dict
+    config = every_vendor_config(sandbox, 10)
+    built = TapCallRecords(config=config).catalog_dict["streams"]
+    # A Voiso settings object builds one API version's stream; discovery lists both.
+    v4 = {**config, "voiso": {**config["voiso"], "api_version": "v4"}}
+    built += [entry for entry in TapCallRecords(config=v4).catalog_dict["streams"]
+              if entry["tap_stream_id"] == "voiso_cdrs_v4"]
 
     listed = discover()
 
-    assert listed["streams"] == json.loads(json.dumps(built["streams"]))
+    by_id = {entry["tap_stream_id"]: entry for entry in json.loads(json.dumps(built))}
+    assert sorted(entry["tap_stream_id"] for entry in listed["streams"]) == sorted(by_id)
+    assert listed["streams"] == [by_id[entry["tap_stream_id"]] for entry in listed["streams"]]
 
 
 def test_a_sync_reads_the_configured_vendors_only_whatever_the_catalog_names(sandbox, run_tap, tmp_path):

@@ -67,6 +67,7 @@ def test_about_lists_every_stream_with_its_vendor_keys_and_replication_key():
     assert [(s["stream"], s["vendor"], s["settings"], s["primary_keys"], s["replication_key"])
             for s in about["streams"]] == [
         ("voiso_cdr", "Voiso", "voiso", ["uuid"], "timestamp"),
+        ("voiso_cdrs_v4", "Voiso", "voiso", ["id"], "started_at"),
         ("smartflo_call_records", "Tata Smartflo", "smartflo", ["id"], "start_time"),
         ("zoom_voice_calls", "Zoom Contact Center", "zoom", ["engagement_id"], "start_time"),
         ("talkdesk_calls", "Talkdesk", "talkdesk", ["interaction_id"], "start_time"),

@@ -16,7 +16,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,9 @@ from zoneinfo import ZoneInfo
 from tap_callrecords.sandbox import smartflo as smartflo_sandbox
 from tap_callrecords.sandbox import talkdesk as talkdesk_sandbox
 from tap_callrecords.sandbox import voiso as voiso_sandbox
+from tap_callrecords.sandbox import voiso_v4 as voiso_v4_sandbox
 from tap_callrecords.sandbox import zoom as zoom_sandbox
-from tap_callrecords.sandbox.client import SandboxProcess, vendor_config
+from tap_callrecords.sandbox.client import SandboxProcess, settings_key, vendor_config
 from tap_callrecords.sandbox.vendors import VENDOR_APIS
 
 UTC = timezone.utc
@@ -181,6 +182,11 @@ class VendorProfile:
     def __str__(self) -> str:
         return self.key
 
+    @property
+    def settings_key(self) -> str:
+        """The tap's settings object the vendor is read with (``voiso`` for ``voiso_v4``)."""
+        return settings_key(self.key)
+
     # -- Sandbox and config ---------------------------------------------------------
 
     def configure(self, sandbox: SandboxProcess, sync: Sync | None = None, **options: Any) -> dict[str, Any]:
@@ -198,8 +204,8 @@ class VendorProfile:
         """A tap config for the data set ``options``: the sandbox's vendor settings, the
         profile's fast settings, then ``settings`` (``None`` removes a setting)."""
         config = vendor_config(sandbox.url, self.key, dict(options), **overrides)
-        merged = {**config[self.key], **self.fast_settings, **(settings or {})}
-        config[self.key] = {name: value for name, value in merged.items() if value is not None}
+        merged = {**config[self.settings_key], **self.fast_settings, **(settings or {})}
+        config[self.settings_key] = {name: value for name, value in merged.items() if value is not None}
         return config
 
     def sync_config(self, sandbox: SandboxProcess, sync: Sync, **overrides: Any) -> dict[str, Any]:
@@ -289,6 +295,46 @@ VOISO = VendorProfile(
         ({"default_phone_region": "USA"},
          ("voiso.default_phone_region is 'USA'; it must be a two-letter region code known to "
           "phonenumbers",)),
+    ),
+)
+
+
+# -- Voiso API v4 -------------------------------------------------------------------------
+
+def voiso_v4_record(record_id: str, moment: datetime) -> dict[str, Any]:
+    return {"id": record_id, "started_at": moment.isoformat(timespec="milliseconds"),
+            "ended_at": (moment + timedelta(seconds=1)).isoformat(timespec="milliseconds"),
+            "duration": 1, "type": "call", "subtype": "inbound", "data": {}}
+
+
+#: Voiso's API v4 on v2's calls: v2's data range, windows, edges and incremental runs.
+VOISO_V4 = replace(
+    VOISO,
+    key="voiso_v4",
+    stream="voiso_cdrs_v4",
+    primary_key="id",
+    replication_key="started_at",
+    local_tz=UTC,
+    record_at=voiso_v4_record,
+    fault_targets=(FaultTarget("cdrs", path=voiso_v4_sandbox.PATH, label=voiso_v4_sandbox.PATH),),
+    credentials=(
+        Credentials(name="api_key", secret="api_key", sandbox_option="api_key",
+                    rejected="Voiso rejected the credentials (HTTP 401); check voiso.api_key. Voiso API "
+                    "v4 takes a scoped API key (not the contact center or user API key of v2), which an "
+                    "administrator generates on Voiso's API keys page, with the scope "
+                    "reporting.cdrs.read; or set voiso.api_version to v2 for a v2 user API key."),
+    ),
+    # Whether Voiso honours the cursors it hands out, or falls back to the offset (its
+    # documented answer to an invalid cursor): windows under 10,000 records read the same.
+    readings={"cursors": {}, "cursors rejected": {"reject_cursors": True}},
+    full_sync=Sync(18_000),
+    faults=Sync(8_000, settings={"limit": 250}),
+    secrets=Sync(3_000, settings={"limit": 500}),
+    bad_settings=(
+        ({"limit": 0}, ("voiso.limit is 0; it must be a whole number from 1 to 1000",)),
+        ({"limit": 1001}, ("voiso.limit is 1001; it must be a whole number from 1 to 1000",)),
+        ({"api_version": "v3"}, ("voiso.api_version",)),
+        ({"api_key": ""}, ("voiso.api_key is missing",)),
     ),
 )
 
@@ -538,7 +584,7 @@ TALKDESK = VendorProfile(
     job_settle_seconds=0.3,
 )
 
-PROFILES: tuple[VendorProfile, ...] = (VOISO, SMARTFLO, ZOOM, TALKDESK)
+PROFILES: tuple[VendorProfile, ...] = (VOISO, VOISO_V4, SMARTFLO, ZOOM, TALKDESK)
 
 
 #: Declared readings a bounded sync (one with ``end_date``) does not yet survive in full: a

@@ -58,6 +58,22 @@ def token_lifetime(expires_in: t.Any) -> float:
     return seconds if seconds > 0 and seconds != float("inf") else DEFAULT_TOKEN_LIFETIME.total_seconds()
 
 
+class BearerKeyAuth(requests.auth.AuthBase):
+    """A long-lived key sent as ``Authorization: Bearer <key>`` (no token exchange).
+
+    The key is registered as a secret, so it is masked wherever it might be printed,
+    whether or not the setting that holds it is declared secret.
+    """
+
+    def __init__(self, key: str) -> None:
+        SECRETS.add(key)
+        self.key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.key}"
+        return request
+
+
 class RenewableTokenAuth(requests.auth.AuthBase):
     """A short-lived bearer token, fetched on first use, renewed before expiry and on 401.
 

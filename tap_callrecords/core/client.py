@@ -185,6 +185,7 @@ class VendorClient:
         rate_limiter: RequestRateLimiter | None = None,
         dialect: ErrorDialect | None = None,
         credential_settings: tuple[str, ...] = (),
+        credential_hint: str = "",
     ) -> None:
         self.label = label
         self.base_url = base_url.rstrip("/")
@@ -196,6 +197,9 @@ class VendorClient:
         self.dialect = dialect or ErrorDialect()
         #: Settings named when the vendor rejects the credentials (e.g. ``<vendor>.api_key``).
         self.credential_settings = credential_settings
+        #: What kind of credential the API takes and where it is made, said after a 401
+        #: (an API that takes one of several kinds of key); empty: nothing more to say.
+        self.credential_hint = credential_hint
         self.session = VendorHTTPSession()
         self._attempts_with_retries: dict[str, t.Callable[..., t.Any]] = {}
         self.requests_sent = 0
@@ -432,9 +436,10 @@ class VendorClient:
             invalidate = getattr(self.auth, "invalidate", None)
             if invalidate is not None and invalidate():
                 raise TokenRejected(self.error_message(response, label, named=False), response)
+            hint = f" {self.credential_hint}" if self.credential_hint else ""
             raise VendorAuthError(
                 f"{self.label} rejected the credentials (HTTP 401); check "
-                f"{', '.join(self.credential_settings)}."
+                f"{', '.join(self.credential_settings)}.{hint}"
             )
         if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise RetriableAPIError(self.error_message(response, label, named=False), response)

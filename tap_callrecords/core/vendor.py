@@ -49,6 +49,13 @@ class Vendor:
     #: Sets of settings, any one of which is enough to use the vendor (Meltano's
     #: ``settings_group_validation``); empty: the schema's required settings are the one set.
     setting_groups: tuple[tuple[str, ...], ...] = ()
+    #: The streams a settings object reads, of :attr:`streams` (an API version setting
+    #: choosing one endpoint); ``None``: every stream. Discovery lists them all.
+    streams_for: Callable[[Mapping[str, t.Any]], tuple[type[WindowedStream], ...]] | None = None
+
+    def configured_streams(self, config: Mapping[str, t.Any]) -> tuple[type[WindowedStream], ...]:
+        """The streams a sync with this settings object builds."""
+        return self.streams if self.streams_for is None else self.streams_for(config)
 
     @property
     def secret_settings(self) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import json
 import sys
 
 from tap_callrecords.sandbox.server import build_server
-from tap_callrecords.sandbox.vendors import VENDOR_APIS
+from tap_callrecords.sandbox.vendors import SANDBOX_APIS
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
         help='vendor options, e.g. \'{"vendor": "voiso", "count": 25000}\' (repeatable)',
     )
     args = parser.parse_args(argv)
-    server, sandbox = build_server(args.host, args.port, VENDOR_APIS)
+    server, sandbox = build_server(args.host, args.port, SANDBOX_APIS)
     for text in args.configure:
         options = json.loads(text)
         sandbox.vendors[options["vendor"]].configure(options)

@@ -20,7 +20,12 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from tap_callrecords.sandbox.vendors import VENDOR_APIS
+from tap_callrecords.sandbox.vendors import SANDBOX_APIS
+
+
+def settings_key(vendor: str) -> str:
+    """The tap's settings object a sandbox API (by prefix) is read with."""
+    return SANDBOX_APIS[vendor].settings_key or vendor
 
 
 def vendor_config(url: str, vendor: str, options: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -29,7 +34,7 @@ def vendor_config(url: str, vendor: str, options: dict[str, Any], **overrides: A
     config: dict[str, Any] = {
         "start_date": options["start"],
         "end_date": options["end"],
-        vendor: VENDOR_APIS[vendor].tap_settings(url),
+        settings_key(vendor): SANDBOX_APIS[vendor].tap_settings(url),
     }
     config.update(overrides)
     return config
@@ -88,10 +93,10 @@ class SandboxProcess:
 
     def configure_benchmark(self, vendor: str, count: int) -> dict[str, Any]:
         """Load a benchmark data set; return the tap config that syncs all of it."""
-        options, settings = VENDOR_APIS[vendor].benchmark_options(count)
+        options, settings = SANDBOX_APIS[vendor].benchmark_options(count)
         self.configure(vendor, **options)
         config = vendor_config(self.url, vendor, options)
-        config[vendor].update(settings)
+        config[settings_key(vendor)].update(settings)
         return config
 
     def configure_vendors(self, counts: Mapping[str, int]) -> dict[str, Any]:
@@ -100,7 +105,7 @@ class SandboxProcess:
         config: dict[str, Any] = {}
         for vendor, count in counts.items():
             vendor_config = self.configure_benchmark(vendor, count)
-            config[vendor] = vendor_config[vendor]
+            config[settings_key(vendor)] = vendor_config[settings_key(vendor)]
             config["start_date"] = min(config.get("start_date", "9999"), vendor_config["start_date"])
             config["end_date"] = max(config.get("end_date", ""), vendor_config["end_date"])
         return config

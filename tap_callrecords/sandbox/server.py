@@ -125,6 +125,9 @@ class VendorAPI:
     """
 
     prefix: str = ""
+    #: The tap's settings object this API is read with; ``None``: the one named ``prefix``
+    #: (another API version of a vendor names the vendor's).
+    settings_key: ClassVar[str | None] = None
     defaults: ClassVar[dict[str, Any]] = {}
     #: Each undocumented choice the sandbox can be switched to: its values, default first.
     readings: ClassVar[dict[str, tuple[Any, ...]]] = {
