@@ -20,6 +20,8 @@ from tap_callrecords.core.bounds import SettingCheck, check_settings
 if t.TYPE_CHECKING:
     import logging
 
+    from singer_sdk import Stream
+
     from tap_callrecords.core.client import RequestSettings, VendorClient
     from tap_callrecords.core.stream import WindowedStream
 
@@ -49,6 +51,11 @@ class Vendor:
     #: Sets of settings, any one of which is enough to use the vendor (Meltano's
     #: ``settings_group_validation``); empty: the schema's required settings are the one set.
     setting_groups: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def every_stream(self) -> tuple[type[Stream], ...]:
+        """The vendor's streams and, after each, those written from its read."""
+        return tuple(each for stream in self.streams for each in (stream, *stream.derived))
 
     @property
     def secret_settings(self) -> tuple[str, ...]:
