@@ -40,7 +40,7 @@ class StreamInfo:
 def streams() -> list[StreamInfo]:
     """Every stream of every vendor, in the vendors' order, then ``call_records``."""
     found = [
-        stream_info(stream, vendor.label, vendor.key) for vendor in VENDORS for stream in vendor.streams
+        stream_info(stream, vendor.label, vendor.key) for vendor in VENDORS for stream in vendor.every_stream
     ]
     found.append(stream_info(CallRecordsStream, "every configured vendor", "any"))
     return found

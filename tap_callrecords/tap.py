@@ -172,7 +172,7 @@ class TapCallRecords(Tap):
         budget are shared by that vendor's streams and by no other vendor.
         """
         if self._listing:
-            classes: list[type[Stream]] = [stream for vendor in VENDORS for stream in vendor.streams]
+            classes: list[type[Stream]] = [stream for vendor in VENDORS for stream in vendor.every_stream]
             classes.append(CallRecordsStream)
             return [ListedStream(self, stream_class) for stream_class in classes]
         request = RequestSettings.from_config(self.config)
@@ -187,6 +187,7 @@ class TapCallRecords(Tap):
             for stream_class in vendor.configured_streams(settings):
                 source = stream_class(self, client=client, settings=settings, halt=halt)
                 streams.append(source)
+                streams.extend(derived(self, source=source) for derived in source.derived)  # type: ignore[call-arg]
                 if source.to_call is not None:
                     calls[vendor.key] = VendorCalls(source.read, source.to_call,
                                                     settings.get("default_phone_region"))

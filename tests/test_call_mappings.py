@@ -623,14 +623,24 @@ def test_zoom_directions_and_numbers(direction, consumer, customer, business):
 
 
 @pytest.mark.parametrize(("result", "inbox", "outcome"), [
-    ("answered", False, "answered"),
+    ("completed", False, "answered"),
+    ("long_calls", False, "answered"),
+    ("short_calls", False, "answered"),
+    ("contained", False, "answered"),
     ("short_abandoned", False, "abandoned"),
     ("long_abandoned", False, "abandoned"),
+    ("hold_abandoned", False, "abandoned"),
     ("hang_up_calls", False, "abandoned"),
-    ("voicemail", True, "voicemail"),
+    ("abandon_quit", False, "abandoned"),
+    ("callback_abandoned_by_consumer", False, "abandoned"),
+    ("missed", False, "missed"),
+    ("declined", False, "missed"),
+    ("overflowed_to_disconnect", False, "missed"),
+    ("overflowed_to_inbox", True, "voicemail"),
     ("overflowed", False, None),
     ("overflowed", True, "voicemail"),
-    ("missed", False, "missed"),
+    ("auto_closed", False, None),
+    ("answered", False, None),  # not a value Zoom documents
     ("something_new", None, None),
     (None, None, None),
 ])
@@ -716,7 +726,7 @@ def test_records_with_only_their_required_fields():
 # -- The sandbox's data sets ------------------------------------------------------------------
 
 #: Vendor values whose outcome is null by design (no call outcome).
-NO_OUTCOME = {"archived", "overflowed"}
+NO_OUTCOME = {"archived", "overflowed", "auto_closed"}
 
 
 def sandbox_rows():

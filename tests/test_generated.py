@@ -70,6 +70,8 @@ def test_about_lists_every_stream_with_its_vendor_keys_and_replication_key():
         ("voiso_cdrs_v4", "Voiso", "voiso", ["id"], "started_at"),
         ("smartflo_call_records", "Tata Smartflo", "smartflo", ["id"], "start_time"),
         ("zoom_voice_calls", "Zoom Contact Center", "zoom", ["engagement_id"], "start_time"),
+        ("zoom_voice_call_legs", "Zoom Contact Center", "zoom", ["engagement_id", "leg_number"],
+         "call_start_time"),
         ("talkdesk_calls", "Talkdesk", "talkdesk", ["interaction_id"], "start_time"),
         ("call_records", "every configured vendor", "any", ["vendor", "call_id"], "started_at"),
     ]

@@ -226,3 +226,64 @@ def test_sandbox_answers_like_zoom(sandbox):
     assert status == 200 and body["next_page_token"] == "" and body["total_records"] == 50
     status, body = _get(f"{base}?{window}")
     assert (status, body["code"]) == (401, 124)
+
+
+DOCUMENTED_RESULTS = {
+    "completed", "short_abandoned", "long_abandoned", "hold_abandoned", "long_calls", "short_calls",
+    "hang_up_calls", "overflowed_to_disconnect", "overflowed_to_inbox", "overflowed", "abandon_quit",
+    "auto_closed", "contained", "missed", "declined", "callback_abandoned_by_consumer"}
+DOCUMENTED_NUMBER_TYPES = {"toll_free_number", "virtual_service_number", "byoc_number", None}
+
+
+def test_documented_fields_at_every_depth_are_typed_and_unknown_nested_keys_kept(sandbox, run_tap):
+    options = ZOOM.configure(sandbox, count=0)
+    agent = {"user_id": "u1", "display_name": "Ana Souza", "user_email": "ana@example.com",
+             "user_region": "EMEA", "team_ids": ["t1"], "team_names": ["Front line"], "sip_uri": "sip:ana"}
+    leg = {"engagement_id": "documented", "call_leg": "inbound", "distribution": "acd",
+           "type": "external_call",
+           "start_time": "2024-07-03T12:43:09-05:00", "end_time": "2024-07-03T12:45:14-05:00",
+           "total_duration": "125", "queue": {"cc_queue_id": "cq1", "queue_name": "Sales", "new": 1},
+           "agents": [agent], "flow": {"flow_id": "f1", "flow_name": "Main"}, "recorded": "true",
+           "rate": "$0.019/min", "charge_type": "per_minute", "leg_key_zoom_adds": "x"}
+    call = {**ZOOM_SEED_CALL, KEY: "documented", "sub_types": ["callback"],
+            "queues": [{"cc_queue_id": "cq1", "queue_id": "q1", "queue_name": "Sales", "new": 1}],
+            "agents": [agent], "flows": [{"flow_id": "f1", "flow_name": "Main", "version": 3}],
+            "caller_number_type": "toll_free_number", "result": "completed", "voice_call_details": [leg]}
+    sandbox.add_records("zoom", call)
+
+    run = run_tap(ZOOM.config(sandbox, options))
+
+    assert run.returncode == 0, run.stderr
+    assert_records_match_schema(run, STREAM)
+    [record] = run.records(STREAM)
+    assert record["sub_types"] == ["callback"] and record["extra"] is None
+    assert record["queues"] == [{"cc_queue_id": "cq1", "queue_id": "q1", "queue_name": "Sales", "new": 1}]
+    assert record["agents"] == [agent]
+    assert record["flows"] == [{"flow_id": "f1", "flow_name": "Main", "version": 3}]
+    [detail] = record["voice_call_details"]
+    assert detail["start_time"] == "2024-07-03T17:43:09.000000+00:00" and detail["total_duration"] == 125
+    assert detail["queue"] == {"cc_queue_id": "cq1", "queue_name": "Sales", "new": 1}
+    assert detail["agents"] == [agent] and detail["recorded"] is True
+    assert detail["leg_key_zoom_adds"] == "x" and detail["rate"] == "$0.019/min"
+    [row] = run.records("call_records")
+    assert (row["outcome"], row["vendor_outcome"]) == ("answered", "completed")
+
+
+def test_sandbox_sends_zoom_documented_values_and_every_one_has_its_outcome(sandbox, run_tap):
+    options = ZOOM.configure(sandbox, count=400)
+
+    run = run_tap(ZOOM.config(sandbox, options, settings={"view_type": "detail"}))
+
+    assert run.returncode == 0, run.stderr
+    records = run.records(STREAM)
+    assert {r["result"] for r in records} == DOCUMENTED_RESULTS
+    types = {r[f"{side}_number_type"] for r in records for side in ("caller", "callee")}
+    assert types == DOCUMENTED_NUMBER_TYPES
+    assert any(a["user_email"] and a["team_ids"] for r in records for a in r["agents"])
+    assert all(q["cc_queue_id"] for r in records for q in r["queues"])
+    legs = [(r[KEY], d) for r in records for d in r["voice_call_details"]]
+    assert legs and all(d["call_leg"] and d["engagement_id"] == key for key, d in legs)
+    rows = run.records("call_records")
+    assert len(rows) == 400
+    unread = {row["vendor_outcome"] for row in rows if row["outcome"] is None}
+    assert unread == {"overflowed", "auto_closed"}

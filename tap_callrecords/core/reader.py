@@ -106,6 +106,9 @@ class Output:
     item_of: Callable[[], ItemOf]
     #: The records themselves (the source stream): its JSON can be embedded by others.
     is_source: bool = False
+    #: The item function gives each record's items as a list (none or several rows per
+    #: record, e.g. one per part of a call) instead of one item.
+    expands: bool = False
 
     @property
     def name(self) -> str:
@@ -323,8 +326,9 @@ class Read:
         convert = source.convert
         live_item, live_from = live.item_of(), plan.starts[live]
         # Spooled outputs before the live one: the SDK's record path may edit the record.
-        spooled = [(self._spools[output], output.item_of(), plan.starts[output], output.is_source)
-                   for output in outputs if output is not live]
+        spooled = [(self._spools[output], output.item_of(), plan.starts[output], output.is_source,
+                    output.expands) for output in outputs if output is not live]
+        expands = live.expands
         live_count = 0
         horizon = timedelta(minutes=int(source.config["lookback_minutes"]))
         #: Keys handed out this run, with their replication key, that a later window may
@@ -341,7 +345,8 @@ class Read:
             if handed and min(handed.values()) < late_from:
                 handed = {ident: value for ident, value in handed.items() if value >= late_from}
             new_from = progress.new_from(low, high)  # [low, new_from): the lookback, re-read
-            takers = [(spool.write, item, since, is_source) for spool, item, since, is_source in spooled]
+            takers = [(spool.write, item, since, is_source, many)
+                      for spool, item, since, is_source, many in spooled]
             emitted, reread, skipped, check_at = 0, 0, 0, progress.check_every
             extracted = live.stream.mark_extracted()
             for raw in records:
@@ -372,16 +377,26 @@ class Read:
                     if emitted == check_at:
                         check_at = progress.tick(emitted)
                 encoded: msgspec.Raw | None = None
-                for write, item, since, is_source in takers:
-                    if value >= since:
-                        as_written = write(item(record, encoded))
-                        if is_source:
-                            encoded = as_written
+                for write, item, since, is_source, many in takers:
+                    if value < since:
+                        continue
+                    if many:
+                        for each in item(record, encoded):
+                            write(each)
+                        continue
+                    as_written = write(item(record, encoded))
+                    if is_source:
+                        encoded = as_written
                 if value >= live_from:
-                    live_count += 1
-                    yield live_item(record, encoded)
+                    if expands:
+                        items = live_item(record, encoded)
+                        live_count += len(items)
+                        yield from items
+                    else:
+                        live_count += 1
+                        yield live_item(record, encoded)
             progress.window_done(window, emitted + reread, reread, skipped)
-            for spool, _, _, _ in spooled:
+            for spool, *_ in spooled:
                 spool.end_window(window.end, extracted)
             if advance_bookmark(live.state, live.replication_key, window.end):
                 live.stream.checkpoint()
@@ -408,4 +423,5 @@ class Read:
             )
         self.skipped_records += 1
         source.logger.warning("%s: skipped %s in %s: it %s", source.client.label, which, where, problem)
+
 

@@ -45,6 +45,9 @@ class WindowedStream(RecordLoopStream):
     #: Schema-typed record, default phone region -> its row in a derived normalised stream
     #: (``call_records``); ``None``: the stream has no calls to normalise.
     to_call: t.ClassVar[staticmethod[[Mapping[str, t.Any], str | None], t.Any] | None] = None
+    #: Streams written from this stream's read (each built with ``source=`` this stream,
+    #: adding its own output), listed with the vendor's streams.
+    derived: t.ClassVar[tuple[type[RecordLoopStream], ...]] = ()
 
     is_sorted = False
 

@@ -20,6 +20,8 @@ from tap_callrecords.core.bounds import SettingCheck, check_settings
 if t.TYPE_CHECKING:
     import logging
 
+    from singer_sdk import Stream
+
     from tap_callrecords.core.client import RequestSettings, VendorClient
     from tap_callrecords.core.stream import WindowedStream
 
@@ -56,6 +58,11 @@ class Vendor:
     def configured_streams(self, config: Mapping[str, t.Any]) -> tuple[type[WindowedStream], ...]:
         """The streams a sync with this settings object builds."""
         return self.streams if self.streams_for is None else self.streams_for(config)
+
+    @property
+    def every_stream(self) -> tuple[type[Stream], ...]:
+        """The vendor's streams and, after each, those written from its read."""
+        return tuple(each for stream in self.streams for each in (stream, *stream.derived))
 
     @property
     def secret_settings(self) -> tuple[str, ...]:

@@ -67,8 +67,23 @@ DIRECTIONS = ("inbound", "outbound")
 LEGS = (["inbound"], ["inbound", "outbound"], ["outbound"], ["inbound", "outbound", "outbound"])
 TYPES = ("external_call", "internal_call", "external_conference_call", "internal_callback_call",
          "internal_conference_call")
-NUMBER_TYPES = ("virtual_service_number", "byoc_number", "zoom_number", None)
-RESULTS = ("answered", "short_abandoned", "hang_up_calls", "voicemail", "overflowed", "long_abandoned")
+#: Zoom's documented number types.
+NUMBER_TYPES = ("virtual_service_number", "byoc_number", "toll_free_number", None)
+#: Zoom's documented ``result`` values; ``completed`` the most common.
+RESULTS = ("completed", "completed", "completed", "short_abandoned", "long_abandoned", "hold_abandoned",
+           "long_calls", "short_calls", "hang_up_calls", "overflowed_to_disconnect", "overflowed_to_inbox",
+           "overflowed", "abandon_quit", "auto_closed", "contained", "missed", "declined",
+           "callback_abandoned_by_consumer")
+#: Results of calls an agent handled.
+HANDLED = frozenset(("completed", "long_calls", "short_calls", "hold_abandoned"))
+#: A leg's fields that are the call's own in the sandbox.
+LEG_FIELDS = ("engagement_id", "caller_number", "caller_number_type", "callee_number", "callee_number_type",
+              "start_time", "end_time", "total_duration", "consumer_number", "consumer_display_name",
+              "agents", "country_name", "recorded", "monitored", "inbox", "result", "caller_id",
+              "calling_party", "charge", "charge_type")
+SUB_TYPES = ("callback", "transfer", "warm_transfer")
+REGIONS = ("Americas", "EMEA", "APAC")
+TEAMS = (("t_front", "Front line"), ("t_escalation", "Escalation"))
 AGENTS = (("kT3uWq8XRu2P1xg0aHbVbA", "Ana Souza"), ("p0Lr7cYmQ8eKx1vT5sJd2w", "Liu Wei"),
           ("Zx9Qe4RtY6uI2oP8aS1dFg", "Sam Okafor"), ("Mn3Bv5Cx7Zl9Kj2Hg4Fd6s", "Chandra Agarwal"))
 QUEUES = (("q_sales_01", "Sales"), ("q_support_02", "Support"), ("q_billing_03", "Billing"))
@@ -150,10 +165,11 @@ class ZoomAPI(VendorAPI):
         legs = LEGS[(h >> 3) % len(LEGS)]
         agent = AGENTS[(h >> 6) % len(AGENTS)]
         queue = QUEUES[(h >> 9) % len(QUEUES)]
+        team = TEAMS[(h >> 11) % len(TEAMS)]
         consumer = f"+1555{(h >> 12) % 10_000_000:07d}"
         service = f"+1800{(h >> 20) % 10_000_000:07d}"
         result = RESULTS[(h >> 28) % len(RESULTS)]
-        answered = result == "answered"
+        answered = result in HANDLED
         duration = (h >> 32) % 1800 if answered else (h >> 32) % 60
         minutes = max(1, -(-duration // 60))
         rate = ((h >> 44) % 40 + 1) / 1000
@@ -162,6 +178,7 @@ class ZoomAPI(VendorAPI):
             "call_legs": list(legs),
             "distributions": ["acd" if (h >> 14) % 4 else "non_acd" for _ in legs],
             "types": [TYPES[(h >> 16) % len(TYPES)]],
+            "sub_types": [SUB_TYPES[(h >> 17) % len(SUB_TYPES)]] if h % 3 == 0 else [],
             "caller_number": consumer if direction == "inbound" else service,
             "caller_number_type": NUMBER_TYPES[(h >> 18) % len(NUMBER_TYPES)],
             "callee_number": service if direction == "inbound" else consumer,
@@ -169,13 +186,17 @@ class ZoomAPI(VendorAPI):
             "total_duration": duration,
             "consumer_number": consumer,
             "consumer_display_name": None if h % 5 == 0 else f"Customer {(h >> 24) % 1000}",
-            "queues": [{"queue_id": queue[0], "queue_name": queue[1]}] if h % 7 else [],
-            "agents": [{"user_id": agent[0], "display_name": agent[1]}] if answered else [],
+            "queues": [{"queue_id": queue[0], "cc_queue_id": queue[0], "queue_name": queue[1]}]
+            if h % 7 else [],
+            "agents": [{"user_id": agent[0], "display_name": agent[1],
+                        "user_email": f"{agent[1].split()[0].lower()}@example.com",
+                        "user_region": REGIONS[(h >> 7) % len(REGIONS)],
+                        "team_ids": [team[0]], "team_names": [team[1]]}] if answered else [],
             "flows": [{"flow_id": flow[0], "flow_name": flow[1]} for flow in FLOWS[: (h >> 26) % 3]],
             "country_name": COUNTRIES[(h >> 36) % len(COUNTRIES)],
             "recorded": bool((h >> 40) & 1) and answered,
             "monitored": bool((h >> 41) & 1),
-            "inbox": result == "voicemail",
+            "inbox": result == "overflowed_to_inbox",
             "result": result,
             "caller_id": service,
             "calling_party": "consumer" if direction == "inbound" else "agent",
@@ -211,12 +232,20 @@ class ZoomAPI(VendorAPI):
         body = self.pool[slot]
         record = {**body, "engagement_id": engagement_id, "start_time": start, "end_time": end}
         if detail:
-            record["voice_call_details"] = [
-                {"leg_id": f"{engagement_id}-{n}", "direction": leg, "start_time": start,
-                 "end_time": end, "duration": body["total_duration"]}
-                for n, leg in enumerate(body["call_legs"], 1)
-            ]
+            record["voice_call_details"] = self.legs(record)
         return record
+
+    @staticmethod
+    def legs(call: dict[str, Any]) -> list[dict[str, Any]]:
+        """The detail view's entries of ``call``: one per leg, Zoom's documented leg fields."""
+        queues, flows = call["queues"], call["flows"]
+        queue = {key: queues[0][key] for key in ("cc_queue_id", "queue_name")} if queues else None
+        shared = {key: call[key] for key in LEG_FIELDS}
+        return [
+            {**shared, "call_leg": leg, "distribution": distribution, "type": call["types"][0],
+             "queue": queue, "flow": flows[0] if flows else None, "rate": call["rates"][0]}
+            for leg, distribution in zip(call["call_legs"], call["distributions"], strict=True)
+        ]
 
     # -- Requests -------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from tap_callrecords.vendors.zoom.paging import (
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     import requests
 
@@ -83,8 +83,10 @@ def zoom_client(
     )
 
 
-def voice_calls_endpoint(settings: Mapping[str, t.Any]) -> PagedEndpoint:
-    """The window as whole seconds covering it (the stream trims to the window), and filters."""
+def voice_calls_endpoint(settings: Mapping[str, t.Any], detail: Callable[[], bool] = bool) -> PagedEndpoint:
+    """The window as whole seconds covering it (the stream trims to the window), and filters;
+    ``view_type=detail`` whenever ``detail()`` says so (asked per request: which streams are
+    selected is known only once the run starts)."""
     filters: dict[str, t.Any] = {name: list(settings[name]) for name in LIST_FILTERS if settings.get(name)}
     filters.update({name: settings[name] for name in SINGLE_FILTERS if settings.get(name)})
     page_size = int(settings["page_size"])
@@ -96,6 +98,8 @@ def voice_calls_endpoint(settings: Mapping[str, t.Any]) -> PagedEndpoint:
             "page_size": page_size,
             **filters,
         }
+        if detail():
+            query["view_type"] = "detail"
         if page_token:
             query["next_page_token"] = page_token
         return query

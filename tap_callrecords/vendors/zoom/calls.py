@@ -24,20 +24,28 @@ VENDOR = "zoom"
 CHANNEL = "voice"
 
 DIRECTIONS: dict[str, str] = {"inbound": "inbound", "outbound": "outbound", "internal": "internal"}
-#: ``result`` -> outcome. ``answered``, ``short_abandoned``, ``long_abandoned``,
-#: ``hang_up_calls``, ``voicemail`` and ``overflowed`` occur (the seed's reference and the
-#: sandbox); Zoom publishes no list with meanings. ``hang_up_calls`` (the consumer hung
-#: up before an agent answered) is read as abandoned; ``overflowed`` (sent on to another
-#: destination, whose result the log does not give) has no outcome unless ``inbox`` says
-#: it reached voicemail.
+#: ``result`` -> outcome, for every value Zoom documents (the README's mapping table says
+#: how each is read). Handled calls, however long, are answered; a consumer who left
+#: before or while waiting (in the flow, the queue, on hold or for a callback) abandoned;
+#: a call nobody took (rung out, declined, disconnected by an overflow rule) is missed;
+#: one sent to an inbox is voicemail. ``overflowed`` (sent on to a destination whose
+#: result the log does not give) and ``auto_closed`` (closed by the system) have none,
+#: unless ``inbox`` says the call reached voicemail. A value Zoom adds later has none.
 RESULTS: dict[str, str] = {
-    "answered": "answered",
+    "completed": "answered",
+    "long_calls": "answered",
+    "short_calls": "answered",
+    "contained": "answered",
     "short_abandoned": "abandoned",
     "long_abandoned": "abandoned",
-    "abandoned": "abandoned",
+    "hold_abandoned": "abandoned",
     "hang_up_calls": "abandoned",
-    "voicemail": "voicemail",
+    "abandon_quit": "abandoned",
+    "callback_abandoned_by_consumer": "abandoned",
     "missed": "missed",
+    "declined": "missed",
+    "overflowed_to_disconnect": "missed",
+    "overflowed_to_inbox": "voicemail",
 }
 #: The currency of a charge by its symbol (Zoom writes ``"$0.019"``). A charge with a
 #: three-letter code instead (``"USD 0.019"``) gives that code.

@@ -1,7 +1,7 @@
 """Zoom voice calls: the raw call of ``/contact_center/voice_calls`` -> the ``zoom_voice_calls`` record.
 
 The schema says the shape (:mod:`~tap_callrecords.core.records`); Zoom's charge is also
-read as a number, and the detail view's free-form entries get their times in UTC.
+read as a number.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import functools
 import re
 import typing as t
 
-from tap_callrecords.core.convert import UTC, utc_times
 from tap_callrecords.core.records import RecordConversion, load_schema
 from tap_callrecords.vendors.zoom import schemas
 
@@ -18,8 +17,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
 SCHEMA = load_schema(schemas, "zoom_voice_calls.json")
-DETAIL_TIMES = ("start_time", "end_time")
-UTC_TIMES = utc_times(UTC)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -42,22 +39,5 @@ def _charge_amount_of(raw: Mapping[str, t.Any]) -> float | None:
     return charge_amount(raw.get("charge"))
 
 
-def detail_times(value: t.Any) -> t.Any:
-    """Detail-view entries as given, their ``start_time``/``end_time`` in UTC."""
-    if not isinstance(value, list):
-        return value
-    read = UTC_TIMES.read
-    entries = []
-    for item in value:
-        if isinstance(item, dict):
-            item = dict(item)
-            for key in DETAIL_TIMES:
-                if isinstance(item.get(key), str):
-                    item[key] = read(item[key])
-        entries.append(item)
-    return entries
-
-
 #: Schema-typed record: UTC times, integer seconds, ``charge`` also as a number.
-zoom_record = RecordConversion(SCHEMA, readers={"voice_call_details": detail_times},
-                               computed={"charge_amount": _charge_amount_of})
+zoom_record = RecordConversion(SCHEMA, computed={"charge_amount": _charge_amount_of})

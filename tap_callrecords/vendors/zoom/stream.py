@@ -15,6 +15,7 @@ from tap_callrecords.core.windows import floor_to_day
 from tap_callrecords.vendors.zoom import schemas
 from tap_callrecords.vendors.zoom.api import voice_calls_endpoint
 from tap_callrecords.vendors.zoom.calls import zoom_call
+from tap_callrecords.vendors.zoom.legs import ZoomVoiceCallLegsStream
 from tap_callrecords.vendors.zoom.records import zoom_record
 
 
@@ -28,6 +29,13 @@ class ZoomVoiceCallsStream(WindowedStream):
     window_align = staticmethod(floor_to_day)
     to_call = staticmethod(zoom_call)
     convert = staticmethod(zoom_record)
+    derived = (ZoomVoiceCallLegsStream,)
 
     def build_fetcher(self) -> PagedFetcher:
-        return PagedFetcher(self.client, voice_calls_endpoint(self.settings), name=self.name)
+        endpoint = voice_calls_endpoint(self.settings, detail=self._legs_selected)
+        return PagedFetcher(self.client, endpoint, name=self.name)
+
+    def _legs_selected(self) -> bool:
+        """Whether the legs are written from this read: then it asks for the detail view."""
+        return any(isinstance(output.stream, ZoomVoiceCallLegsStream) and output.stream.selected
+                   for output in self.read.outputs)
