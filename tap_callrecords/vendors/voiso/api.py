@@ -14,6 +14,7 @@ from datetime import timedelta
 from tap_callrecords.core.auth import QueryParamAuth
 from tap_callrecords.core.client import VendorClient
 from tap_callrecords.core.paged import PagedEndpoint
+from tap_callrecords.core.ratelimit import RequestRateLimiter
 from tap_callrecords.core.windows import floor_to_day
 from tap_callrecords.vendors.voiso.paging import ChainPage, SearchTokenPaginator
 
@@ -38,6 +39,7 @@ def voiso_client(
         settings=request,
         logger=logger,
         auth=QueryParamAuth("key", str(settings["api_key"])),
+        rate_limiter=RequestRateLimiter(settings["max_requests_per_second"]),
         credential_settings=("voiso.api_key",),
     )
 

@@ -30,4 +30,5 @@ class ZoomVoiceCallsStream(WindowedStream):
     convert = staticmethod(zoom_record)
 
     def build_fetcher(self) -> PagedFetcher:
-        return PagedFetcher(self.client, voice_calls_endpoint(self.settings), name=self.name)
+        return PagedFetcher(self.client, voice_calls_endpoint(self.settings), name=self.name,
+                            parallel=int(self.settings["max_parallel_windows"]))
