@@ -39,5 +39,7 @@ class RequestRateLimiter:
             allowed = max(self._next_allowed, self._paused_until)
             if now < allowed:
                 time.sleep(allowed - now)
-                now = allowed
+                # From the moment really woken: a sleep that overran (a busy machine) must
+                # not let the next request follow closer than the interval.
+                now = time.monotonic()
             self._next_allowed = now + self._interval
