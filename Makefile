@@ -39,7 +39,7 @@ demo: setup
 	MELTANO=$(CURDIR)/$(MELTANO_VENV)/bin/meltano $(VENV)/bin/python scripts/demo.py
 
 bench: setup
-	$(VENV)/bin/python bench/benchmark.py --records 1000000 --baseline-records 200000 --call-records-records 300000 --repeat 5
+	$(VENV)/bin/python bench/benchmark.py --records 1000000 --baseline-records 200000 --call-records-records 300000 --repeat 5 --latency-table
 
 clean:
 	rm -rf $(VENV) $(MELTANO_VENV) .meltano output

@@ -19,6 +19,13 @@ For Talkdesk (report jobs) it also prints:
 - one report of N rows in every file format the tap offers (records/s, peak RSS);
 - a 12-month backfill with a sandbox job duration of D seconds (``--job-seconds``),
   run with 6 jobs at once and with one at a time: the wall time of each, in units of D.
+
+With ``--latency-table``, for the paged vendors (Zoom, Smartflo, Voiso) with every reply
+answered after each of ``--latencies`` and the rate cap set to what an account allows:
+the requests/s reached, as a share of the cap (requests after the first / the time from
+the sandbox's first request to its last / cap), one window at a time and with the
+vendor's default ``max_parallel_windows``, in the same run; also the busiest one-second
+span the sandbox saw against the cap.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing as t
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +116,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each call_records configuration")
     parser.add_argument("--job-seconds", type=float, default=5.0,
                         help="Talkdesk: sandbox job duration D for the 12-month backfill")
+    parser.add_argument("--latency-table", action="store_true",
+                        help="the requests/s against the cap at each of --latencies (paged vendors)")
+    parser.add_argument("--latencies", type=float, nargs="+", default=[0.25, 1.0],
+                        help="seconds per reply for the latency table")
+    parser.add_argument("--latency-scale", type=float, default=1.0,
+                        help="latency table: share of each backfill's default size (smaller: faster)")
+    parser.add_argument("--only-latency-table", action="store_true", help="the latency table alone")
     args = parser.parse_args()
+    if args.only_latency_table:
+        with SandboxProcess() as sandbox, tempfile.TemporaryDirectory() as tmp:
+            latency_table(sandbox, args.latencies, args.latency_scale, Path(tmp))
+        return
 
     vendors = args.vendor or [*VENDOR_APIS, *ALTERNATIVE_APIS]
     ours = [sys.executable, "-m", "tap_callrecords"]
@@ -135,6 +154,8 @@ def main() -> None:
                 backfill(sandbox, args.job_seconds, Path(tmp))
         for vendor in vendors:
             call_records_cost(sandbox, vendor, args.call_records_records, args.repeat, Path(tmp))
+        if args.latency_table:
+            latency_table(sandbox, args.latencies, args.latency_scale, Path(tmp))
 
 
 def check(result: Measurement, vendor: str, label: str, expected: dict[str, int]) -> None:
@@ -208,6 +229,44 @@ def backfill(sandbox: SandboxProcess, job_seconds: float, workdir: Path) -> None
         created = sandbox.stats()["talkdesk"]["vendor"]["jobs_created"]
         print(f"talkdesk   12-month backfill, {jobs} job(s) at once: {created} jobs of D = {job_seconds:g} s "
               f"took {result.seconds:.1f} s = {result.seconds / job_seconds:.1f} x D", flush=True)
+
+
+#: Per paged vendor: the cap an account allows, a backfill (data set options) and the
+#: settings it is read with: days of calls, some hundreds of requests at full size.
+JUNE = {"start": "2024-06-01T00:00:00+00:00", "end": "2024-07-01T00:00:00+00:00"}
+LATENCY_BACKFILLS: dict[str, tuple[float, dict[str, object], dict[str, object]]] = {
+    "zoom": (10, {"count": 12_000, **JUNE}, {"page_size": 100}),
+    "smartflo": (5, {"count": 6_000, "start": "2024-07-01T00:00:00+00:00",
+                     "end": "2024-07-04T00:00:00+00:00"}, {"page_size": 100}),
+    "voiso": (5, {"count": 20_000, **JUNE}, {"per_page": 100, "window_days": 1}),
+}
+
+
+def latency_table(sandbox: SandboxProcess, latencies: list[float], scale: float, workdir: Path) -> None:
+    """Requests/s against the cap, one window at a time and the default concurrency, at
+    each latency; every run checked for its exact record count."""
+    print(f"{'vendor':<10} {'latency':>8} {'windows':>8} {'cap':>5} {'requests':>9} {'req/s':>7} "
+          f"{'share':>6} {'busiest s':>9} {'records':>8}")
+    for vendor, (cap, data, settings) in LATENCY_BACKFILLS.items():
+        options = {**data, "count": max(1, int(int(t.cast("int", data["count"])) * scale))}
+        for latency in latencies:
+            for parallel in (1, None):
+                sandbox.reset()
+                sandbox.configure(vendor, **options, latency=latency)
+                config = vendor_config(sandbox.url, vendor, options)
+                config[vendor].update({**settings, "max_requests_per_second": cap})
+                if parallel is not None:
+                    config[vendor]["max_parallel_windows"] = parallel
+                stream = VENDOR_STREAMS[vendor]
+                result = run_tap([sys.executable, "-m", "tap_callrecords"], config, workdir,
+                                 catalog_selecting(config, {stream}, workdir))
+                check(result, vendor, f"latency {latency:g} s", {stream: int(options["count"])})
+                stats = sandbox.stats()[vendor]
+                rate = (stats["requests"] - 1) / stats["span_seconds"] if stats["span_seconds"] else 0.0
+                print(f"{vendor:<10} {latency:>7g}s {parallel or 'default':>8} {cap:>5g} "
+                      f"{stats['requests']:>9} {rate:>7.2f} {rate / cap:>6.2f} "
+                      f"{stats['max_per_second']:>9} {result.records:>8}",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -281,7 +281,7 @@ VOISO = VendorProfile(
     incremental=Sync(5_000),
     incremental_days=3,
     # 2,000 calls over 28 days: a quarter in the first week.
-    first_window=FirstWindow(Sync(2_000, settings={"window_days": 7}),
+    first_window=FirstWindow(Sync(2_000, settings={"window_days": 7, "max_parallel_windows": 1}),
                              end="2024-07-08T00:00:00.000000+00:00", records=500),
     # 07-15 is where the default 14-day windows meet; 07-08 is a UTC day boundary only.
     edges=Edges("2024-07-01T00:00:00+00:00", "2024-07-29T00:00:00+00:00",
@@ -390,7 +390,8 @@ SMARTFLO = VendorProfile(
     incremental=Sync(3_000),
     incremental_days=2,
     # 2,000 calls over 28 days, one-day windows: calls 0 to 71 fall on the first day.
-    first_window=FirstWindow(Sync(2_000, end="2024-07-29T00:00:00+00:00", settings={"window_hours": 24}),
+    first_window=FirstWindow(Sync(2_000, end="2024-07-29T00:00:00+00:00",
+                                      settings={"window_hours": 24, "max_parallel_windows": 1}),
                              end="2024-07-02T00:00:00.000000+00:00", records=72),
     # 23:30 IST (18:00 UTC) is an hourly window boundary.
     edges=Edges("2024-07-01T12:00:00+00:00", "2024-07-02T00:00:00+00:00",
@@ -470,7 +471,8 @@ ZOOM = VendorProfile(
     incremental=Sync(3_000),
     incremental_days=3,
     # 500 calls over ten days: the first day (one page) holds 50.
-    first_window=FirstWindow(Sync(500), end="2024-07-02T00:00:00.000000+00:00", records=50),
+    first_window=FirstWindow(Sync(500, settings={"max_parallel_windows": 1}),
+                             end="2024-07-02T00:00:00.000000+00:00", records=50),
     edges=Edges("2024-07-01T00:00:00+00:00", "2024-07-11T00:00:00+00:00",
                 boundaries=("2024-07-02T00:00:00+00:00",)),
     bad_settings=(

@@ -136,12 +136,26 @@ class RenewableTokenAuth(requests.auth.AuthBase):
             self._uses += 1
             return self._token
 
-    def invalidate(self) -> bool:
-        """Forget the token after a 401; ``False`` if a fresh token was already refused."""
+    def invalidate(self, sent: str | None = None) -> bool:
+        """Forget the token after a 401; ``False`` if a fresh token was already refused.
+
+        ``sent``: the ``Authorization`` the refused request carried. With several windows
+        in flight, requests sent with the same old token are refused one after another;
+        once one of them has dropped that token, the others are simply sent again.
+        """
         with self._lock:
+            if sent is not None and sent != self._header():
+                return True
             refused_fresh = self._uses <= 1
             self._token = None
             return not refused_fresh
+
+    def _header(self) -> str | None:
+        """The ``Authorization`` value for the current token (the lock held)."""
+        token = self._token
+        if token is None:
+            return None
+        return f"{self.scheme} {token}" if self.scheme else token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self.token()
@@ -153,19 +167,24 @@ class ClientCredentialsAuth(RenewableTokenAuth):
     """OAuth 2 client credentials: HTTP Basic ``client_id:client_secret`` and a form body.
 
     The grant and its fields are the ``form``: ``client_credentials`` with a scope, or a
-    vendor's own grant type such as ``account_credentials``.
+    vendor's own grant type such as ``account_credentials``. ``throttle``: the account's rate
+    cap, where the token endpoint counts against it (every window in flight shares it).
     """
 
     def __init__(
-        self, *, token_url: str, client_id: str, client_secret: str, form: dict[str, str], **kwargs: t.Any
+        self, *, token_url: str, client_id: str, client_secret: str, form: dict[str, str],
+        throttle: t.Callable[[], None] | None = None, **kwargs: t.Any
     ) -> None:
         super().__init__(**kwargs)
+        self.throttle = throttle
         self.token_url = token_url
         self.client_id = client_id
         self.client_secret = client_secret
         self.form = form
 
     def fetch_token(self) -> tuple[str, float]:
+        if self.throttle is not None:
+            self.throttle()
         response = self.http.post(
             self.token_url,
             data=self.form,

@@ -391,8 +391,8 @@ class VendorClient:
         streamed: bool,
     ) -> _ReplyT:
         """One request under the rate cap; its body read by the deadline, within the size limit."""
-        self.rate_limiter.wait()
         prepared = self.session.prepare_request(request)
+        self.rate_limiter.wait()  # as close to the send as it gets: the cap is on arrivals
         self.requests_sent += 1
         deadline = time.monotonic() + self.timeout
         response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=True)
@@ -413,6 +413,11 @@ class VendorClient:
             """Each retry, without the request URL (it can carry credentials)."""
             self.retries += 1
             exc = details.get("exception")
+            response = getattr(exc, "response", None)
+            if response is not None and (response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+                                         or "Retry-After" in response.headers):
+                # The account's limit: every window in flight waits, not just this one.
+                self.rate_limiter.pause(float(details.get("wait", 0.0)))
             self.logger.warning(
                 "%s: %s; retrying %s in %.1f s (attempt %d of %d)",
                 self.label,
@@ -434,7 +439,7 @@ class VendorClient:
             return
         if status == HTTPStatus.UNAUTHORIZED and self.auth is not None:
             invalidate = getattr(self.auth, "invalidate", None)
-            if invalidate is not None and invalidate():
+            if invalidate is not None and invalidate(response.request.headers.get("Authorization")):
                 raise TokenRejected(self.error_message(response, label, named=False), response)
             hint = f" {self.credential_hint}" if self.credential_hint else ""
             raise VendorAuthError(

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_callrecords.core.errors import VendorAPIError
+from tap_callrecords.core.readahead import read_ahead
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -141,15 +142,17 @@ def excess_bound(count: int) -> int:
 class PagedFetcher:
     """Yields a window's records page by page, prefetching the next page."""
 
-    def __init__(self, client: VendorClient, endpoint: PagedEndpoint, *, name: str) -> None:
+    def __init__(self, client: VendorClient, endpoint: PagedEndpoint, *, name: str,
+                 parallel: int = 1) -> None:
         self.client = client
         self.endpoint = endpoint
         self.name = name
+        #: Windows read at once (:mod:`~tap_callrecords.core.readahead`).
+        self.parallel = parallel
 
     def read(self, windows: Iterable[Window]) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
-        """Each window with its records, one window at a time."""
-        for window in windows:
-            yield window, self.fetch(window)
+        """Each window with its records, in window order, up to ``parallel`` windows read at once."""
+        return read_ahead(windows, self.fetch, parallel=self.parallel, name=self.name)
 
     def fetch(self, window: Window) -> Iterator[Mapping[str, t.Any]]:
         """Every record of the window, each once, accounted for against the vendor's count.

@@ -23,7 +23,8 @@ Vendor APIs are mounted under ``/<vendor>/`` (so ``voiso.api_url`` becomes
   (its token endpoint) takes only a fault whose ``path`` is exactly its own.
 - ``POST /_sandbox/records`` ``{"vendor": ..., "records": [...]}``: add records.
 - ``GET /_sandbox/stats``: per vendor, request count, status counts, the most
-  requests seen in any one second, and ``faults_served``: how many times each kind of
+  requests seen in any one-second span, ``span_seconds`` from the first request to the
+  last (a rate is ``(requests - 1) / span_seconds``), and ``faults_served``: how many times each kind of
   fault hit each endpoint (``"GET /_objects malformed"``, ``"* /cdr 429"``).
 
 A response may be streamed (:attr:`Response.chunks`): it is sent with
@@ -33,13 +34,14 @@ building it in memory.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import socket
 import threading
 import time
 import zlib
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -240,26 +242,40 @@ class VendorStats:
 
     requests: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
-    recent: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    recent: list[float] = field(default_factory=list)
     max_per_second: int = 0
+    #: When the first and the last request arrived (monotonic seconds; 0: none yet).
+    first_at: float = 0.0
+    last_at: float = 0.0
     paths: Counter[str] = field(default_factory=Counter)
     faults_served: Counter[str] = field(default_factory=Counter)
 
-    def record(self, path: str, status: int) -> None:
-        now = time.monotonic()
+    def record(self, path: str, status: int, arrived: float | None = None) -> None:
+        """One request, counted at its arrival (before any latency the sandbox adds: a
+        vendor's rate limit counts requests as they come in)."""
+        now = time.monotonic() if arrived is None else arrived
         self.requests += 1
+        self.first_at = min(self.first_at, now) if self.first_at else now
+        self.last_at = max(self.last_at, now)
         self.statuses[status] += 1
         self.paths[path] += 1
-        self.recent.append(now)
-        while self.recent and self.recent[0] <= now - 1.0:
-            self.recent.popleft()
-        self.max_per_second = max(self.max_per_second, len(self.recent))
+        # Arrivals are recorded once answered, so not quite in order: kept sorted.
+        recent = self.recent
+        bisect.insort(recent, now)
+        while recent and recent[0] <= self.last_at - 2.0:
+            recent.pop(0)
+        # The busiest one-second span holding this arrival starts at one of the arrivals
+        # in the second before it.
+        for first in range(bisect.bisect_right(recent, now - 1.0), bisect.bisect_right(recent, now)):
+            in_span = bisect.bisect_left(recent, recent[first] + 1.0) - first
+            self.max_per_second = max(self.max_per_second, in_span)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
             "statuses": {str(k): v for k, v in self.statuses.items()},
             "max_per_second": self.max_per_second,
+            "span_seconds": self.last_at - self.first_at,
             "paths": dict(self.paths),
             "faults_served": dict(self.faults_served),
         }
@@ -435,6 +451,7 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 self._send(json_response(404, {"error": "no such vendor"}))
                 return
             generation = sandbox.generation
+            arrived = time.monotonic()
             delay = sandbox.latency.get(prefix, 0.0)
             fault = sandbox.next_fault(prefix, request, exempt=not vendor.is_data_request(request))
             if fault and fault.get("delay"):
@@ -451,12 +468,12 @@ def make_handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             cut_after = None if fault is None else fault.get("drop_after_bytes")
             if fault and fault.get("drop") and cut_after is None:
                 with sandbox.lock:
-                    stats.record(request.path, 0)
+                    stats.record(request.path, 0, arrived)
                 self._cut()
                 return
             response = (fault_response(fault) if fault else None) or vendor.handle(request)
             with sandbox.lock:
-                stats.record(request.path, response.status)
+                stats.record(request.path, response.status, arrived)
             if fault and fault.get("gzip_bomb"):
                 response = Response(200, raw=gzip_bomb(int(fault["gzip_bomb"])),
                                     headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})

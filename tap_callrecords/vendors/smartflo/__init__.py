@@ -29,6 +29,11 @@ SETTINGS = describe_bounds(th.PropertiesList(
                 description="Cap on requests per second, logins included. Smartflo's limit is "
                 "account-wide, equals the trunk's calls per second and is shared with the "
                 "account's other integrations."),
+    th.Property("max_parallel_windows", th.IntegerType(minimum=1, maximum=32), default=8,
+                description="Windows read at once; each window's pages stay in order and every "
+                "request, logins included, waits on the one rate cap. Each window has one request "
+                "out at a time: the default, 8, keeps a cap of up to 5/s (a typical trunk's calls "
+                "per second) busy when each reply takes a second."),
     th.Property("window_hours", th.IntegerType(minimum=1, maximum=24), default=1,
                 description="Hours per request window; the bookmark advances per window."),
     th.Property("direction", th.StringType, allowed_values=["inbound", "outbound"],

@@ -101,10 +101,10 @@ class SmartfloLoginAuth(RenewableTokenAuth):
         self.throttle = throttle
         self.form = HeaderForm()
 
-    def invalidate(self) -> bool:
+    def invalidate(self, sent: str | None = None) -> bool:
         """A 401 before any success: the other header form with the same token; after one,
         the base class's renewal."""
-        return self.form.switch() or super().invalidate()
+        return self.form.switch() or super().invalidate(sent)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self.scheme = self.form.scheme

@@ -44,4 +44,5 @@ class SmartfloCallRecordsStream(WindowedStream):
         return timedelta(hours=int(self.settings["window_hours"]))
 
     def build_fetcher(self) -> PagedFetcher:
-        return PagedFetcher(self.client, call_records_endpoint(self.settings), name=self.name)
+        return PagedFetcher(self.client, call_records_endpoint(self.settings), name=self.name,
+                            parallel=int(self.settings["max_parallel_windows"]))

@@ -38,6 +38,13 @@ SETTINGS = describe_bounds(th.PropertiesList(
                 "10,000 records, and no page may reach past its last)."),
     th.Property("limit", th.IntegerType(minimum=1, maximum=1000), default=1000,
                 description="Records per page (API v4)."),
+    th.Property("max_requests_per_second", th.NumberType(exclusive_minimum=0), default=5,
+                description="Cap on requests per second. Voiso documents no rate limit; the default, "
+                "5, is a conservative guess that a shared cluster tolerates."),
+    th.Property("max_parallel_windows", th.IntegerType(minimum=1, maximum=32), default=4,
+                description="Windows read at once; within a window the search_token chains stay in "
+                "order. The default, 4, keeps the default cap busy when each reply takes up to "
+                "0.8 s; a Voiso page holds up to per_page records, so few windows suffice."),
     th.Property("window_days", th.IntegerType(minimum=1, maximum=31), default=14,
                 description="Days per request window; the bookmark advances per window."),
     th.Property("default_phone_region", th.StringType,

@@ -20,6 +20,7 @@ from tap_callrecords.core.auth import QueryParamAuth
 from tap_callrecords.core.client import ErrorDialect, VendorClient
 from tap_callrecords.core.errors import VendorAPIError, VendorAuthError
 from tap_callrecords.core.paged import PagedEndpoint
+from tap_callrecords.core.ratelimit import RequestRateLimiter
 from tap_callrecords.core.redact import redact
 from tap_callrecords.core.windows import floor_to_day
 from tap_callrecords.vendors.voiso.paging import ChainPage, SearchTokenPaginator
@@ -64,6 +65,7 @@ def voiso_client(
         logger=logger,
         auth=QueryParamAuth("key", str(settings["api_key"])),
         dialect=VoisoDialect(),
+        rate_limiter=RequestRateLimiter(settings["max_requests_per_second"]),
         credential_settings=CREDENTIAL_SETTINGS,
     )
 

@@ -32,4 +32,5 @@ class VoisoCdrStream(WindowedStream):
         return timedelta(days=int(self.settings["window_days"]))
 
     def build_fetcher(self) -> PagedFetcher:
-        return PagedFetcher(self.client, cdr_endpoint(self.settings), name=self.name)
+        return PagedFetcher(self.client, cdr_endpoint(self.settings), name=self.name,
+                            parallel=int(self.settings["max_parallel_windows"]))

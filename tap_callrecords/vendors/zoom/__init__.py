@@ -15,6 +15,9 @@ from tap_callrecords.vendors.zoom.stream import ZoomVoiceCallsStream
 #: Zoom's HEAVY limit is per account and shared with every app on it: 5 req/s on Pro
 #: (10 on Business and up). The default leaves one request a second to the other apps.
 DEFAULT_MAX_REQUESTS_PER_SECOND = 4
+#: Windows in flight: one request each at a time, so more than the cap (up to 10/s)
+#: times a second of latency, to keep the cap busy while some windows end.
+DEFAULT_PARALLEL_WINDOWS = 16
 DEFAULT_API_URL = "https://api.zoom.us/v2"
 DEFAULT_OAUTH_URL = "https://zoom.us/oauth/token"
 #: Zoom's maximum page size: fewest requests under a per-second limit.
@@ -48,6 +51,13 @@ SETTINGS = describe_bounds(th.PropertiesList(
                 description="Request-rate cap. Zoom's HEAVY limit is per account and shared with "
                 "the account's other apps: 5/s on Pro, 10/s on Business and up (with daily "
                 "quotas of 15,000 and 30,000 requests). The default, 4, leaves headroom on Pro."),
+    th.Property("max_parallel_windows", th.IntegerType(minimum=1, maximum=32),
+                default=DEFAULT_PARALLEL_WINDOWS,
+                description="Days (windows) read at once; each window's pages stay in order (a page "
+                "token depends on the page before it) and every request waits on the one rate cap. "
+                "Each window has one request out at a time, so the cap is reached with more windows "
+                "than the cap times the latency: the default, 16, keeps Zoom's highest HEAVY limit "
+                "(10/s) busy when each reply takes a second; a lower cap needs fewer."),
     _list_filter("types", "Call types, e.g. external_call, internal_conference_call."),
     _list_filter("sub_types", "Call sub-types."),
     th.Property("distribution", th.StringType, allowed_values=["acd", "non_acd"],

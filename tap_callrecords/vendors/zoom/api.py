@@ -61,6 +61,7 @@ def zoom_client(
     settings: Mapping[str, t.Any], request: RequestSettings, logger: logging.Logger
 ) -> VendorClient:
     """Server-to-Server OAuth (``account_credentials`` grant, no refresh token) under a rate cap."""
+    limiter = RequestRateLimiter(settings["max_requests_per_second"])
     auth = ClientCredentialsAuth(
         token_url=str(settings["oauth_url"]),
         client_id=str(settings["client_id"]),
@@ -70,6 +71,7 @@ def zoom_client(
         credential_settings=CREDENTIAL_SETTINGS,
         policy=request.retry_policy,
         timeout=request.timeout,
+        throttle=limiter.wait,
     )
     return VendorClient(
         label=LABEL,
@@ -77,7 +79,7 @@ def zoom_client(
         settings=request,
         logger=logger,
         auth=auth,
-        rate_limiter=RequestRateLimiter(settings["max_requests_per_second"]),
+        rate_limiter=limiter,
         dialect=ZoomDialect(),
         credential_settings=CREDENTIAL_SETTINGS,
     )

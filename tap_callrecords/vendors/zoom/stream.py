@@ -33,7 +33,8 @@ class ZoomVoiceCallsStream(WindowedStream):
 
     def build_fetcher(self) -> PagedFetcher:
         endpoint = voice_calls_endpoint(self.settings, detail=self._legs_selected)
-        return PagedFetcher(self.client, endpoint, name=self.name)
+        return PagedFetcher(self.client, endpoint, name=self.name,
+                            parallel=int(self.settings["max_parallel_windows"]))
 
     def _legs_selected(self) -> bool:
         """Whether the legs are written from this read: then it asks for the detail view."""

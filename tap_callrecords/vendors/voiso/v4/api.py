@@ -17,6 +17,7 @@ from tap_callrecords.core.auth import BearerKeyAuth
 from tap_callrecords.core.client import ErrorDialect, VendorClient
 from tap_callrecords.core.errors import VendorAPIError, VendorAuthError
 from tap_callrecords.core.paged import PagedEndpoint
+from tap_callrecords.core.ratelimit import RequestRateLimiter
 from tap_callrecords.vendors.voiso.v4.paging import CursorPage, CursorPaginator
 
 if t.TYPE_CHECKING:
@@ -75,6 +76,7 @@ def voiso_v4_client(
         logger=logger,
         auth=BearerKeyAuth(str(settings["api_key"])),
         dialect=V4Dialect(),
+        rate_limiter=RequestRateLimiter(settings["max_requests_per_second"]),
         credential_settings=("voiso.api_key",),
         credential_hint=KEY_HINT,
     )

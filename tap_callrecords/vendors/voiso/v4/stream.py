@@ -24,4 +24,5 @@ class VoisoCdrsV4Stream(VoisoCdrStream):
     convert = staticmethod(voiso_v4_record)
 
     def build_fetcher(self) -> PagedFetcher:
-        return PagedFetcher(self.client, cdrs_endpoint(self.settings), name=self.name)
+        return PagedFetcher(self.client, cdrs_endpoint(self.settings), name=self.name,
+                            parallel=int(self.settings["max_parallel_windows"]))

@@ -1,0 +1,225 @@
+"""Several windows in flight (#18): the read-ahead in process, then the paged vendors end
+to end against a sandbox that answers each request after a real vendor's latency.
+
+The pace of a backfill is the rate cap's, not the latency's (at least 0.85 of the cap),
+the cap is never exceeded over any one-second span (the sandbox's request log), records
+leave in window order, each STATE covers only windows handed out in full, and a run
+killed with windows in flight resumes without a loss.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from tap_callrecords.core import readahead
+from tap_callrecords.core.ratelimit import RequestRateLimiter
+from tap_callrecords.core.readahead import read_ahead
+from tap_callrecords.core.windows import Window
+from tests.assertions import assert_unique_keys
+from tests.vendors import SMARTFLO, VOISO, ZOOM, Sync, VendorProfile
+
+UTC = timezone.utc
+START = datetime(2024, 7, 1, tzinfo=UTC)
+
+
+def windows(count: int) -> list[Window]:
+    return [Window(START + timedelta(days=day), START + timedelta(days=day + 1)) for day in range(count)]
+
+
+def slow_fetch(sizes: dict[int, int], *, fail_at: dict[int, int] | None = None,
+               started: list[int] | None = None):
+    """A fetch whose window ``n`` (by day) yields ``sizes[n]`` records, later windows faster
+    than earlier ones (so they finish first), failing after ``fail_at[n]`` records."""
+    fail_at = fail_at or {}
+
+    def fetch(window: Window):
+        day = (window.start - START).days
+        if started is not None:
+            started.append(day)
+        for index in range(sizes[day]):
+            if index == fail_at.get(day):
+                raise RuntimeError(f"window {day} failed")
+            if index % 50 == 0:
+                time.sleep(0.002 * (len(sizes) - day))
+            yield {"id": f"{day}-{index}", "day": day}
+
+    return fetch
+
+
+# -- The read-ahead, in process ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parallel", [1, 2, 4])
+def test_records_leave_in_window_order_whatever_finishes_first(monkeypatch, parallel):
+    monkeypatch.setattr(readahead, "MEMORY_RECORDS", 7)  # later windows spill to their files
+    monkeypatch.setattr(readahead, "SPILL_CHUNK", 64)
+    sizes = {day: 200 + 37 * day for day in range(8)}
+
+    seen = [(window.start, [record["id"] for record in records])
+            for window, records in read_ahead(windows(8), slow_fetch(sizes), parallel=parallel, name="t")]
+
+    assert [start for start, _ in seen] == [window.start for window in windows(8)]
+    for day, (_, ids) in enumerate(seen):
+        assert ids == [f"{day}-{index}" for index in range(sizes[day])]
+
+
+def test_a_failed_window_hands_out_what_it_read_then_raises_and_nothing_after_it_starts():
+    sizes = dict.fromkeys(range(12), 120)
+    started: list[int] = []
+    fetch = slow_fetch(sizes, fail_at={2: 30}, started=started)
+    handed: dict[int, int] = {}
+
+    with pytest.raises(RuntimeError, match="window 2 failed"):
+        for window, records in read_ahead(windows(12), fetch, parallel=3, name="t"):
+            day = (window.start - START).days
+            handed[day] = 0
+            for _ in records:
+                handed[day] += 1
+
+    assert handed == {0: 120, 1: 120, 2: 30}
+    assert max(started) < 2 + 2 * 3  # never more windows ahead than the read-ahead allows
+
+
+def test_stopping_early_stops_the_workers():
+    sizes = dict.fromkeys(range(30), 5_000)
+    reader = read_ahead(windows(30), slow_fetch(sizes), parallel=4, name="stop-early")
+    _, records = next(reader)
+    next(iter(records))
+    reader.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+            thread.name.startswith("stop-early-window") for thread in threading.enumerate()):
+        time.sleep(0.01)
+    assert not [thread.name for thread in threading.enumerate()
+                if thread.name.startswith("stop-early-window")]
+
+
+def test_a_pause_holds_every_request_of_the_account():
+    limiter = RequestRateLimiter(1000)
+    limiter.pause(0.3)
+    began = time.monotonic()
+    threads = [threading.Thread(target=limiter.wait) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.monotonic() - began >= 0.29
+
+
+# -- End to end, at a vendor's latency ----------------------------------------------------------
+
+#: (profile, cap, data set, settings): a short backfill of some tens of requests.
+AT_THE_CAP = [
+    pytest.param(ZOOM, 10, Sync(800, start="2024-07-01T00:00:00+00:00", end="2024-07-11T00:00:00+00:00"),
+                 {"page_size": 20}, id="zoom"),
+    pytest.param(SMARTFLO, 5, Sync(240, start="2024-07-01T00:00:00+00:00", end="2024-07-01T12:00:00+00:00"),
+                 {"page_size": 10}, id="smartflo"),
+]
+
+
+def share_of_the_cap(profile: VendorProfile, sandbox, cap: float) -> tuple[float, dict[str, Any]]:
+    """Requests / wall time / cap, the wall time from the sandbox's first request to its last."""
+    stats = profile.stats(sandbox)
+    return (stats["requests"] - 1) / stats["span_seconds"] / cap, stats
+
+
+@pytest.mark.parametrize(("profile", "cap", "sync", "settings"), AT_THE_CAP)
+def test_a_backfill_at_250_ms_latency_keeps_the_cap_busy_and_never_exceeds_it(
+        sandbox, run_tap, profile, cap, sync, settings):
+    options = profile.configure(sandbox, sync)
+    sandbox.configure(profile.key, latency=0.25)
+    config = profile.config(sandbox, options, settings={**settings, "max_requests_per_second": cap})
+
+    run = run_tap(config)
+
+    assert run.returncode == 0, run.stderr
+    records = run.records(profile.stream)
+    assert len(records) == sync.count
+    assert_unique_keys(records, profile.primary_key)
+    share, stats = share_of_the_cap(profile, sandbox, cap)
+    assert stats["requests"] >= 20
+    assert share >= 0.85, stats
+    assert stats["max_per_second"] <= cap, stats  # over any one-second span, logins included
+
+
+@pytest.mark.parametrize(("profile", "cap", "sync", "settings"), AT_THE_CAP[:1])
+def test_one_window_at_a_time_is_held_back_by_the_latency(sandbox, run_tap, profile, cap, sync, settings):
+    """What the concurrency is for: the same backfill, one window at a time, stays far below."""
+    options = profile.configure(sandbox, sync)
+    sandbox.configure(profile.key, latency=0.25)
+    config = profile.config(sandbox, options, settings={**settings, "max_requests_per_second": cap,
+                                                        "max_parallel_windows": 1})
+
+    run = run_tap(config)
+
+    assert run.returncode == 0, run.stderr
+    assert len(run.records(profile.stream)) == sync.count
+    share, stats = share_of_the_cap(profile, sandbox, cap)
+    assert share < 0.6, stats
+
+
+def window_of(profile: VendorProfile, record: dict[str, Any]) -> datetime:
+    """The UTC day (every profile here reads whole-day or shorter windows in this test)."""
+    return profile.moment(record).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@pytest.mark.parametrize("profile", [VOISO, SMARTFLO, ZOOM], ids=str)
+def test_output_and_bookmarks_follow_window_order_with_windows_in_flight(sandbox, run_tap, profile):
+    window = {"voiso": {"window_days": 1}, "smartflo": {"window_hours": 24}, "zoom": {}}[profile.key]
+    sync = Sync(600, start="2024-07-01T00:00:00+00:00", end="2024-07-09T00:00:00+00:00")
+    options = profile.configure(sandbox, sync)
+    sandbox.configure(profile.key, latency=0.02)
+    config = profile.config(sandbox, options, settings={**window, "max_parallel_windows": 4})
+
+    run = run_tap(config)
+
+    assert run.returncode == 0, run.stderr
+    days: list[datetime] = []
+    emitted: list[datetime] = []
+    for message in run.messages:
+        if message["type"] == "RECORD" and message["stream"] == profile.stream:
+            moment = profile.moment(message["record"])
+            emitted.append(moment)
+            days.append(window_of(profile, message["record"]))
+        elif message["type"] == "STATE" and profile.stream in message["value"].get("bookmarks", {}):
+            bookmark = datetime.fromisoformat(
+                message["value"]["bookmarks"][profile.stream]["replication_key_value"])
+            # Every record before the bookmark was written before the STATE claims it.
+            assert sum(moment < bookmark for moment in emitted) == len(emitted), bookmark
+    assert len(emitted) == sync.count
+    assert days == sorted(days)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("profile", [VOISO, SMARTFLO, ZOOM], ids=str)
+def test_resume_after_sigkill_with_windows_in_flight_loses_nothing(sandbox, kill_and_resume, profile, seed):
+    window = {"voiso": {"window_days": 1}, "smartflo": {"window_hours": 6}, "zoom": {}}[profile.key]
+    sync = Sync(3_000, start="2024-07-01T00:00:00+00:00", end="2024-07-09T00:00:00+00:00")
+    options = profile.configure(sandbox, sync)
+    sandbox.configure(profile.key, latency=0.01)
+    config = profile.config(sandbox, options, settings={**window, "max_parallel_windows": 4})
+
+    _, resumed, _, seen = kill_and_resume(config, profile.stream, expected=sync.count, seed=seed)
+
+    assert len(seen) == sync.count
+    assert_unique_keys(resumed.records(profile.stream), profile.primary_key)
+
+
+@pytest.mark.parametrize("profile", [VOISO, ZOOM], ids=str)
+def test_connection_test_and_progress_lines_with_windows_in_flight(sandbox, run_tap, profile):
+    options = profile.configure(sandbox, Sync(300, start="2024-07-01T00:00:00+00:00",
+                                              end="2024-07-05T00:00:00+00:00"))
+    config = profile.config(sandbox, options, settings={"max_parallel_windows": 4})
+
+    checked = run_tap(config, options=("--test",))
+    run = run_tap(config)
+
+    assert checked.returncode == 0, checked.stderr
+    assert run.returncode == 0, run.stderr
+    assert len(run.records(profile.stream)) == 300
+    assert profile.stream in run.stderr
