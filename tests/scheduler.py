@@ -21,7 +21,7 @@ from typing import Any
 
 from tap_callrecords.core import windows
 from tap_callrecords.sandbox.server import Sandbox, build_server
-from tap_callrecords.sandbox.vendors import VENDOR_APIS
+from tap_callrecords.sandbox.vendors import SANDBOX_APIS
 from tap_callrecords.tap import TapCallRecords
 
 
@@ -29,7 +29,7 @@ class InProcessSandbox:
     """Every vendor's sandbox API on a free port, served by a thread, for a ``with``."""
 
     def __init__(self) -> None:
-        self.http, self.sandbox = build_server("127.0.0.1", 0, VENDOR_APIS)
+        self.http, self.sandbox = build_server("127.0.0.1", 0, SANDBOX_APIS)
         self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
         self._thread = threading.Thread(target=self.http.serve_forever, args=(0.01,), daemon=True)
 

@@ -19,7 +19,8 @@ import pytest
 
 from tap_callrecords.core.convert import UTC, to_utc_iso
 from tap_callrecords.core.jobs import JobFetcher
-from tap_callrecords.sandbox.vendors import VENDOR_APIS
+from tap_callrecords.sandbox.client import settings_key
+from tap_callrecords.sandbox.vendors import SANDBOX_APIS
 from tap_callrecords.tap import TapCallRecords
 from tests.scheduler import InProcessSandbox, Schedule, quiet_tap_logs
 from tests.vendors import PROFILES
@@ -32,7 +33,7 @@ CALLS, CALLS_SPAN, LONGEST = 40, timedelta(hours=15), timedelta(hours=8)
 def one_reading_changed() -> Iterator[object]:
     """Each vendor at its default readings, then with each reading changed in turn."""
     for profile in PROFILES:
-        api = VENDOR_APIS[profile.key]
+        api = SANDBOX_APIS[profile.key]
         yield pytest.param(profile, {}, id=f"{profile}-defaults")
         for name, values in api.readings.items():
             for value in values[1:]:
@@ -56,15 +57,16 @@ def fast_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_runs_every_15_minutes_for_a_day_land_every_call_once_per_key(in_process_sandbox, fast_jobs,
                                                                       profile, reading):
     sandbox, vendor = in_process_sandbox, profile.key
-    api = VENDOR_APIS[vendor]
+    api = SANDBOX_APIS[vendor]
     sandbox.sandbox.reset()
     sandbox.configure(vendor, **profile.sandbox_options, count=CALLS, start=DAY.isoformat(),
                       end=(DAY + CALLS_SPAN).isoformat(), max_call_minutes=LONGEST // timedelta(minutes=1),
                       **reading)
     settings = {**api.tap_settings(sandbox.url), **profile.fast_settings}
-    if "max_requests_per_second" in TapCallRecords.config_jsonschema["properties"][vendor]["properties"]:
+    key = settings_key(vendor)
+    if "max_requests_per_second" in TapCallRecords.config_jsonschema["properties"][key]["properties"]:
         settings["max_requests_per_second"] = 1000  # the sandbox has no limit; the clock is simulated
-    config = {"start_date": (DAY - timedelta(days=1)).isoformat(), vendor: settings}
+    config = {"start_date": (DAY - timedelta(days=1)).isoformat(), key: settings}
     schedule = Schedule(first=DAY + timedelta(minutes=15), last=DAY + timedelta(days=1))
 
     state = schedule.run(sandbox, vendor, config)

@@ -28,7 +28,7 @@ from tap_callrecords.sandbox import voiso as voiso_sandbox
 from tap_callrecords.sandbox import voiso_v4 as voiso_v4_sandbox
 from tap_callrecords.sandbox import zoom as zoom_sandbox
 from tap_callrecords.sandbox.client import SandboxProcess, settings_key, vendor_config
-from tap_callrecords.sandbox.vendors import VENDOR_APIS
+from tap_callrecords.sandbox.vendors import SANDBOX_APIS
 
 UTC = timezone.utc
 #: Retries quick enough for tests, and enough of them for every fault schedule used.
@@ -601,6 +601,6 @@ def every_reading_of(profile: VendorProfile, *, bounded: bool = False) -> dict[s
     (``VendorAPI.readings``) at each of its values other than the default, named
     ``<reading>_<value>`` (``bounded``: without :data:`BOUNDED_SYNC_GAPS`)."""
     declared = {f"{name}_{value}": {name: value}
-                for name, values in VENDOR_APIS[profile.key].readings.items() for value in values[1:]
+                for name, values in SANDBOX_APIS[profile.key].readings.items() for value in values[1:]
                 if not (bounded and (name, value) in BOUNDED_SYNC_GAPS)}
     return {**profile.readings, **declared}

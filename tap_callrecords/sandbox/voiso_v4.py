@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from tap_callrecords.sandbox.data import local_date_time, mix, uuid_for
 from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, json_response
-from tap_callrecords.sandbox.voiso import CALL_TYPES, DISPOSITIONS, POOL_SIZE, VoisoAPI
+from tap_callrecords.sandbox.voiso import CALL_TYPES, DISPOSITIONS, POOL_SIZE, READINGS, VoisoAPI
 from tap_callrecords.sandbox.voiso import DEFAULTS as V2_DEFAULTS
 
 PATH = "/api/v4/reporting/cdrs"
@@ -60,6 +60,12 @@ class VoisoV4API(VoisoAPI):
     prefix = "voiso_v4"
     settings_key = "voiso"
     defaults = DEFAULTS
+    #: v4 filters on ``started_at`` by name, so which time it selects by is documented;
+    #: whether a call is listed before it ends is not. (v2's ``sla`` and key-error
+    #: readings are v2's.)
+    instant = "start"
+    readings: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "listed": ("always", "once_ended"), **{name: values[:1] for name, values in READINGS.items()}}
 
     @classmethod
     def tap_settings(cls, base_url: str) -> dict[str, Any]:
@@ -184,6 +190,9 @@ class VoisoV4API(VoisoAPI):
             low = max(low, earliest - LONGEST * 1000)
             high = min(high, ended.get("lt", 2**62), ended.get("lte", 2**62 - 1) + 1)
         indexes = self.timeline.index_range(low, high)
+        if self.reading("listed") == "once_ended":
+            now_ms = int(self.now().timestamp() * 1000)
+            indexes = [i for i in indexes if self._ended_ms(i) <= now_ms]
         if not ended:
             return indexes
         return [i for i in indexes if self._ended_in(self._ended_ms(i), ended)]
