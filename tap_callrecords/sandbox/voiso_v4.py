@@ -189,7 +189,7 @@ class VoisoV4API(VoisoAPI):
             earliest = max(ended.get("gte", -(2**62)), ended.get("gt", -(2**62)))
             low = max(low, earliest - LONGEST * 1000)
             high = min(high, ended.get("lt", 2**62), ended.get("lte", 2**62 - 1) + 1)
-        indexes = self.timeline.index_range(low, high)
+        indexes: list[int] | range = self.timeline.index_range(low, high)
         if self.reading("listed") == "once_ended":
             now_ms = int(self.now().timestamp() * 1000)
             indexes = [i for i in indexes if self._ended_ms(i) <= now_ms]
