@@ -95,7 +95,7 @@ class SmartfloAPI(VendorAPI):
 
     prefix = "smartflo"
     defaults = DEFAULTS
-    readings: ClassVar[dict[str, tuple[str, ...]]] = READINGS
+    readings: ClassVar[dict[str, tuple[Any, ...]]] = {**VendorAPI.readings, **READINGS}
     benchmark_settings: ClassVar[dict[str, Any]] = {"max_requests_per_second": 100_000, "page_size": 1000}
 
     @classmethod

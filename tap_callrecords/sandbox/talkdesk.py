@@ -388,7 +388,7 @@ class TalkdeskAPI(VendorAPI):
 
     prefix = "talkdesk"
     defaults = DEFAULTS
-    readings: ClassVar[dict[str, tuple[str, ...]]] = READINGS
+    readings: ClassVar[dict[str, tuple[Any, ...]]] = {**VendorAPI.readings, **READINGS}
 
     @classmethod
     def benchmark_options(cls, count: int) -> tuple[dict[str, Any], dict[str, Any]]:
