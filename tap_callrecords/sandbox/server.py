@@ -172,8 +172,10 @@ class VendorAPI:
         for name, values in self.readings.items():
             if name in options and options[name] not in values:
                 raise ValueError(f"reading {name} is one of {list(values)}, not {options[name]!r}")
-        self.options.update({k: v for k, v in options.items() if k in self.options})
-        self.rebuild()
+        known = {k: v for k, v in options.items() if k in self.options}
+        self.options.update(known)
+        if known.keys() - {"clock"}:  # moving the clock changes no data: a day of runs moves it often
+            self.rebuild()
 
     def reading(self, name: str) -> Any:
         """The current value of reading ``name``."""
