@@ -298,12 +298,16 @@ def test_a_file_streams_without_the_clients_credentials(server):
 def test_an_expired_file_url_is_a_refusal_and_another_status_an_error_naming_no_url(server):
     server.script("GET", "/store/old", Scripted(403, b"<Error>Request has expired</Error>"))
     server.script("GET", "/store/moved", Scripted(307, headers={"Location": "/store/elsewhere"}))
+    server.script("GET", "/store/loop", *[Scripted(302, headers={"Location": "/store/loop"})] * 6)
     client = client_for(server)
 
     assert isinstance(client.stream_file(f"{server.url}/store/old?X-Sig=s", what="the report file",
                                          refusals=(400, 403)), Refused)
-    with pytest.raises(VendorAPIError, match=r"^Vendor: HTTP 307 Temporary Redirect from the report file$"):
+    # A redirect is followed (issue 17); where it leads answers for the file.
+    with pytest.raises(VendorAPIError, match=r"^Vendor: HTTP 404 Not Found from the report file"):
         client.stream_file(f"{server.url}/store/moved?X-Sig=s", what="the report file")
+    with pytest.raises(VendorAPIError, match=r"^Vendor: the report file redirected more than 5 times"):
+        client.stream_file(f"{server.url}/store/loop?X-Sig=s", what="the report file")
 
 
 def test_a_delete_is_retried_and_a_named_refusal_is_no_error(server):
