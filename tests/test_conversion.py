@@ -240,14 +240,14 @@ def test_zoom_charge_and_detail_entries():
     record = zoom_record({"engagement_id": "e", "start_time": "2024-07-03T07:43:09-05:00",
                           "charge": "$1,200.5",
                           "voice_call_details": [{"leg": 1, "start_time": "2024-07-03T12:00:00Z"}, 5],
-                          "queues": [{"queue_id": 1, "queue_name": "q", "cc_queue_id": "c"}]})
+                          "queues": [{"queue_id": 1, "queue_name": "q", "cc_queue_id": "c", "new": 2}]})
     assert record["start_time"] == "2024-07-03T12:43:09.000000+00:00"
     assert record["charge"] == "$1,200.5" and record["charge_amount"] == 1200.5
     assert record["voice_call_details"] is None  # an item of another shape: the list as sent in extra
-    assert record["queues"] == [{"queue_id": "1", "queue_name": "q"}]  # closed by its schema...
-    assert record["extra"] == {  # ...and kept as sent
-        "voice_call_details": [{"leg": 1, "start_time": "2024-07-03T12:00:00Z"}, 5],
-        "queues": [{"queue_id": 1, "queue_name": "q", "cc_queue_id": "c"}]}
+    # Open: the documented keys typed, one Zoom adds kept as sent.
+    assert record["queues"] == [{"queue_id": "1", "queue_name": "q", "cc_queue_id": "c", "new": 2}]
+    assert record["extra"] == {
+        "voice_call_details": [{"leg": 1, "start_time": "2024-07-03T12:00:00Z"}, 5]}
 
 
 def test_records_of_other_key_sets_and_types_convert_alike():

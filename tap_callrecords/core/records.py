@@ -227,11 +227,14 @@ def _open_object(fields: Mapping[str, _Field], rest: _Field | None) -> Reader:
                 return None
             raise Misfit(value)
         check = known.get
+        typed: dict[str, t.Any] | None = None  # a copy once a value changes: the sent one stays as sent
         for key, entry in value.items():
             field = check(key, others)
             if field is not None and type(entry) not in field[0]:
-                value[key] = field[1](entry)
-        return value
+                if typed is None:
+                    typed = dict(value)
+                typed[key] = field[1](entry)
+        return value if typed is None else typed
 
     return read_open
 
