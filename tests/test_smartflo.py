@@ -183,7 +183,9 @@ def test_login_token_expiring_mid_sync_is_renewed_without_losing_a_page(sandbox,
     expired = seen["vendor"]["expired_token_401s"]
     assert expired >= 5
     assert seen["statuses"]["401"] == expired
-    assert seen["vendor"]["logins"] == expired + 1  # one login per expiry, no more
+    # One login per expiry at most: windows in flight refused with the same expired token
+    # share one renewal.
+    assert 2 <= seen["vendor"]["logins"] <= expired + 1
 
 
 def test_token_is_renewed_before_it_expires(sandbox, run_tap):
