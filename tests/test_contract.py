@@ -287,10 +287,11 @@ def test_persistent_fault_ends_with_one_clear_error_and_honest_state(sandbox, ru
 
     assert_one_clear_error(run, f"giving up on {target.label} after 3 attempts", "HTTP 503")
     records = run.records(profile.stream)
-    assert len(records) == first_window.records
     assert_unique_keys(records, profile.primary_key)
+    # The first window whole; records of later windows a reply held may be emitted early
+    # (the reader hands them out once), but no bookmark claims them.
     window_end = datetime.fromisoformat(first_window.end)
-    assert all(profile.moment(r) < window_end for r in records)
+    assert len([r for r in records if profile.moment(r) < window_end]) == first_window.records
     assert run.bookmark(profile.stream) == first_window.end
     assert_nothing_left_behind(sandbox, profile)  # the error path cleans up too
 

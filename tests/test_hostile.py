@@ -36,15 +36,20 @@ def voiso(sandbox, count=2_000, **settings):
 
 
 def assert_honest(run, bookmark=FIRST_WEEK_END):
-    """Nothing past the last complete window: records and bookmark end at ``bookmark``."""
+    """No bookmark past the last complete window (``bookmark``). Records of a later window
+    that a padded reply held may have been emitted early (the reader hands them out once);
+    no bookmark claims them, so the next run reads their window again."""
     if bookmark is None:
         assert not any(STREAM in s.get("bookmarks", {}) and s["bookmarks"][STREAM].get(
             "replication_key_value") for s in run.states)
     else:
         assert run.final_state["bookmarks"][STREAM]["replication_key_value"] == bookmark
-    assert all(r["timestamp"] < (bookmark or "0") or r["timestamp"] < FIRST_WEEK_END
-               for r in run.records(STREAM))
     assert all(r["uuid"] and r["timestamp"] for r in run.records(STREAM))
+
+
+def first_week(run) -> list[dict]:
+    """The records of the first (one-week) window."""
+    return [r for r in run.records(STREAM) if r["timestamp"] < FIRST_WEEK_END]
 
 
 # -- Replies of the wrong shape: retried like a malformed body, then one clear line ------
@@ -56,9 +61,8 @@ def assert_honest(run, bookmark=FIRST_WEEK_END):
     ({"status": 200, "body": {"records": [1, "two"]}}, "holds items that are not objects"),
     ({"status": 200, "body": {"records": {"uuid": "x"}}}, 'its "records" is a dict, not a list'),
     ({"status": 200, "raw": "\xff\xfe{not utf-8 \x80"}, "malformed JSON body"),
-    ({"status": 200, "body": {"error": "Internal"}}, 'its "records" list is missing'),
 ], ids=["null-list", "missing-list", "json-array", "items-not-objects", "object-not-list",
-        "not-utf8", "error-object-200"])
+        "not-utf8"])
 def test_a_reply_of_the_wrong_shape_is_never_an_empty_page(sandbox, run_tap, fault, says):
     config = voiso(sandbox)
     sandbox.faults("voiso", {**fault, "after": 1, "repeat": 100})
@@ -66,7 +70,18 @@ def test_a_reply_of_the_wrong_shape_is_never_an_empty_page(sandbox, run_tap, fau
     run = run_tap(config, timeout=60)
 
     assert_one_clear_error(run, "Voiso: giving up on /api/v2/cdr after 3 attempts", says)
-    assert len(run.records(STREAM)) == 500  # the first window only
+    assert len(first_week(run)) == 500  # the first window whole
+    assert_honest(run)
+
+
+def test_an_error_body_on_a_200_is_one_line_quoting_it_never_retried(sandbox, run_tap):
+    config = voiso(sandbox)
+    sandbox.faults("voiso", {"status": 200, "body": {"error": "Internal"}, "after": 1, "repeat": 100})
+
+    run = run_tap(config, timeout=60)
+
+    assert_one_clear_error(run, "Voiso: /api/v2/cdr answered: Internal (HTTP 200)")
+    assert len(first_week(run)) == 500
     assert_honest(run)
 
 
@@ -90,7 +105,7 @@ def test_a_search_token_that_never_ends_stops_with_one_clear_line(sandbox, run_t
 
     assert_one_clear_error(run, "Voiso: voiso_cdr stopped making progress in the window",
                            "the vendor served the same 572 records again")
-    assert len(run.records(STREAM)) == 500
+    assert len(first_week(run)) == 500
     assert_honest(run, bookmark=None)
 
 

@@ -72,7 +72,7 @@ class StaticTokenAuth(requests.auth.AuthBase):
         self.form = HeaderForm()
         SECRETS.add(self.token)
 
-    def invalidate(self) -> bool:
+    def invalidate(self, sent: str | None = None) -> bool:
         """The client's 401 hook: ``True`` retries the request at once (in the other form)."""
         return self.form.switch()
 
