@@ -27,7 +27,8 @@ def test_the_demo_lands_every_record_once_and_says_so_briefly(tmp_path):
     # The demo configures Voiso's v2 API: v4's stream writes nothing. Zoom's legs are a row per
     # leg; the demo checks their count against the legs its calls list (MISMATCH otherwise).
     per_call = [info for info in streams() if info.stream not in ("voiso_cdrs_v4", "zoom_voice_call_legs")]
-    legs = re.search(r"^Zoom.* zoom_voice_call_legs +([1-9][\d,]*) +([\d,]+)  2024-0", result.stdout, re.MULTILINE)
+    legs = re.search(r"^Zoom.* zoom_voice_call_legs +([1-9][\d,]*) +([\d,]+)  2024-0", result.stdout,
+                     re.MULTILINE)
     assert legs and legs[1] == legs[2], result.stdout  # every leg once
     assert (output / "zoom_voice_call_legs.jsonl").read_text().count("\n") == int(legs[1].replace(",", ""))
     assert not (output / "voiso_cdrs_v4.jsonl").exists()
