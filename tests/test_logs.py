@@ -38,22 +38,23 @@ def summaries(stderr: str) -> dict[str, dict[str, int]]:
 def test_a_default_sync_of_every_vendor_is_a_short_log_whose_summaries_count_what_was_emitted(
     sandbox, run_tap
 ):
-    run = run_tap(every_vendor_config(sandbox, 25_000))
+    calls = 10_000
+    run = run_tap(every_vendor_config(sandbox, calls))
 
     assert run.returncode == 0, run.stderr
     lines = run.stderr.splitlines()
     assert len(lines) < 60, run.stderr
     assert not [line for line in lines if "METRIC" in line or "urllib3" in line or "DEBUG" in line]
     stats = sandbox.stats()
-    assert sum(vendor["requests"] for vendor in stats.values()) > 1000  # so none is logged per request
+    assert sum(vendor["requests"] for vendor in stats.values()) > 500  # so none is logged per request
     found = summaries(run.stderr)
     streams = {message["stream"] for message in run.messages if message["type"] == "SCHEMA"}
     # The legs are written from the Zoom read: its summary counts them.
     assert set(found) == streams - {"call_records", "zoom_voice_call_legs"} and len(streams) == 6
-    assert found["zoom_voice_calls"]["legs"] == len(run.records("zoom_voice_call_legs")) > 25_000
-    assert len(run.records("call_records")) == 4 * 25_000  # written as the vendor streams read
+    assert found["zoom_voice_calls"]["legs"] == len(run.records("zoom_voice_call_legs")) > calls
+    assert len(run.records("call_records")) == 4 * calls  # written as the vendor streams read
     for stream, summary in found.items():
-        assert summary["records"] == len(run.records(stream)) == summary["call_records"] == 25_000
+        assert summary["records"] == len(run.records(stream)) == summary["call_records"] == calls
         assert summary["retries"] == 0
         [start] = [line for line in lines if f"| {stream} (" in line]
         assert "syncing 2024-07-01 00:00 to 2024-07-31 00:00 UTC in " in start
