@@ -338,6 +338,8 @@ class Read:
         #: ``handed`` too (until then, a window's own records need no look-up).
         ahead = False
         run_end = to_utc_iso(plan.run.end)
+        #: Records before it were emitted by an earlier run: re-read, early ones included.
+        emitted_before = to_utc_iso(plan.bookmark) if plan.bookmark is not None else ""
         for window, records in source.fetcher.read(plan.windows):
             low, high = to_utc_iso(window.start), to_utc_iso(window.end)
             late_from = to_utc_iso(max(window.start - horizon, plan.run.start))
@@ -370,7 +372,7 @@ class Read:
                     continue
                 if value >= remember_from:
                     handed[record[primary_key]] = value
-                if value < new_from:
+                if value < new_from or high <= value < emitted_before:
                     reread += 1
                 else:
                     emitted += 1
