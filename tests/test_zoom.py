@@ -119,7 +119,9 @@ def test_daily_limit_ends_cleanly_and_the_next_run_continues(sandbox, run_tap):
     daily = {"status": 429, "retry_after_iso_in": 5 * 3600, "after": 12,
              "body": {"code": 429, "message": "You have reached the maximum daily rate limit for this API."}}
     sandbox.faults("zoom", daily)
-    config = ZOOM.config(sandbox, options, lookback_minutes=0)
+    # One window at a time: with windows in flight, 12 requests may end before any window
+    # is whole, and the run would (rightly) claim nothing.
+    config = ZOOM.config(sandbox, options, lookback_minutes=0, settings={"max_parallel_windows": 1})
 
     first = run_tap(config)
 
