@@ -32,8 +32,13 @@ lint: setup
 	$(VENV)/bin/ruff check tap_callrecords tests bench scripts
 	$(VENV)/bin/mypy tap_callrecords
 
+# Four workers on two cores: most of a test is waiting (sandbox latency, Retry-After, a
+# subprocess starting), so the waits overlap; the tests that share the checkout's Meltano
+# project run on one worker (tests/conftest.py).
+TEST_WORKERS ?= 4
+
 test: lint postgres
-	MELTANO=$(CURDIR)/$(MELTANO_VENV)/bin/meltano $(VENV)/bin/python -m pytest -q
+	MELTANO=$(CURDIR)/$(MELTANO_VENV)/bin/meltano $(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 demo: setup
 	MELTANO=$(CURDIR)/$(MELTANO_VENV)/bin/meltano $(VENV)/bin/python scripts/demo.py
