@@ -168,13 +168,3 @@ def kill_and_resume(run_tap, run_tap_killed):
 
     return run
 
-
-#: Test modules that install plugins into, or run Meltano in, this checkout's own Meltano
-#: project (``.meltano/``): one xdist worker runs them all, one after another.
-CHECKOUT_MELTANO_MODULES = {"test_meltano", "test_postgres", "test_targets"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in CHECKOUT_MELTANO_MODULES:
-            item.add_marker(pytest.mark.xdist_group("checkout-meltano"))
