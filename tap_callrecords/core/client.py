@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 import typing as t
 from dataclasses import dataclass
@@ -48,7 +47,6 @@ import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_callrecords.core.auth import RenewableTokenAuth
 from tap_callrecords.core.errors import CreationUnconfirmed, TokenRejected, VendorAPIError, VendorAuthError
 from tap_callrecords.core.http import BodyTooLarge, VendorHTTPSession, read_body
 from tap_callrecords.core.ratelimit import RequestRateLimiter
@@ -203,9 +201,6 @@ class VendorClient:
         #: (an API that takes one of several kinds of key); empty: nothing more to say.
         self.credential_hint = credential_hint
         self.session = VendorHTTPSession()
-        #: Set once the vendor has accepted the credentials: a token issued for them, or a
-        #: successful reply (windows in flight start together only then).
-        self.credentials_accepted = threading.Event()
         self._attempts_with_retries: dict[str, t.Callable[..., t.Any]] = {}
         self.requests_sent = 0
         self.retries = 0
@@ -396,15 +391,11 @@ class VendorClient:
         streamed: bool,
     ) -> _ReplyT:
         """One request under the rate cap; its body read by the deadline, within the size limit."""
-        prepared = self.session.prepare_request(request)  # fetches a token first if need be
-        if isinstance(self.auth, RenewableTokenAuth):
-            self.credentials_accepted.set()
+        prepared = self.session.prepare_request(request)
         self.rate_limiter.wait()  # as close to the send as it gets: the cap is on arrivals
         self.requests_sent += 1
         deadline = time.monotonic() + self.timeout
         response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=True)
-        if response.status_code < HTTPStatus.BAD_REQUEST:
-            self.credentials_accepted.set()
         if not streamed or response.status_code >= HTTPStatus.MULTIPLE_CHOICES:
             try:
                 read_body(response, deadline=deadline)

@@ -152,8 +152,7 @@ class PagedFetcher:
 
     def read(self, windows: Iterable[Window]) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
         """Each window with its records, in window order, up to ``parallel`` windows read at once."""
-        return read_ahead(windows, self.fetch, parallel=self.parallel, name=self.name,
-                          accepted=self.client.credentials_accepted)
+        return read_ahead(windows, self.fetch, parallel=self.parallel, name=self.name)
 
     def fetch(self, window: Window) -> Iterator[Mapping[str, t.Any]]:
         """Every record of the window, each once, accounted for against the vendor's count.

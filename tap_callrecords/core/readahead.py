@@ -39,8 +39,6 @@ _DECODER = msgspec.json.Decoder()
 MEMORY_RECORDS = 256
 #: Spilled bytes gathered before one write to the file.
 SPILL_CHUNK = 1 << 20
-#: How often a waiting worker looks whether the credentials were accepted.
-ACCEPTED_POLL_SECONDS = 0.02
 
 
 class _Cancelled(Exception):
@@ -161,15 +159,12 @@ def read_ahead(
     *,
     parallel: int,
     name: str,
-    accepted: threading.Event | None = None,
 ) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
     """Each window with its records, in window order, up to ``parallel`` windows read at once.
 
     Hand each window's records out (consume them) before asking for the next window. A
     window whose read failed hands out the records read before the failure, then raises
-    it; no window after it is started. ``accepted``: set once the vendor has accepted the
-    credentials (a token issued for them), which opens the other windows before the
-    first window's first reply.
+    it; no window after it is started.
     """
     if parallel <= 1:
         for window in windows:
@@ -183,17 +178,15 @@ def read_ahead(
     state = threading.Condition()
     cancelled = threading.Event()
     exhausted = False
-    #: The first window's first reply: until then (or until ``accepted``) no other window
-    #: is started, so that wrong credentials (or a vendor that is down) cost one refused
-    #: request, not one per window.
+    #: The first window's first reply: until then no other window is started, so that
+    #: wrong credentials (or a vendor that is down) cost one refused request, not one per
+    #: window.
     first_answer = threading.Event()
 
     def work(number: int) -> None:
         nonlocal exhausted
         if number:
-            while not first_answer.wait(ACCEPTED_POLL_SECONDS):
-                if accepted is not None and accepted.is_set():
-                    break
+            first_answer.wait()
         while True:
             with state:
                 while not cancelled.is_set() and not exhausted and len(started) >= ahead:
