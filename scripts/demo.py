@@ -26,7 +26,10 @@ from pathlib import Path
 
 from tap_callrecords.about import streams as stream_infos
 from tap_callrecords.sandbox.client import SandboxProcess
+from tap_callrecords.sandbox.talkdesk_reports import rows_in_data_set
 from tap_callrecords.vendors import VENDORS
+from tap_callrecords.vendors.talkdesk.api import CALLS_REPORT
+from tap_callrecords.vendors.talkdesk.stream import REPORT_STREAMS
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_ID = "dev:tap-callrecords-to-target-jsonl"
@@ -34,6 +37,11 @@ CALL_RECORDS = "call_records"
 #: Streams of a call's parts: the stream of their calls and how many parts a call's row
 #: lists (the bar's estimate is two per call; the table checks the exact count).
 PARTS = {"zoom_voice_call_legs": ("zoom_voice_calls", lambda call: len(call.get("voice_call_details") or ()))}
+#: Talkdesk's reports other than calls -> their report type (the sandbox makes their rows
+#: from its calls: :func:`~tap_callrecords.sandbox.talkdesk_reports.rows_in_data_set`).
+REPORTS = {stream.name: stream.report for stream in REPORT_STREAMS if stream.report != CALLS_REPORT}
+#: The stream column's width: the longest stream name.
+STREAM_WIDTH = max(len(info.stream) for info in stream_infos())
 #: The tap's closing line for a stream (core/progress.py), as Meltano relays it.
 SUMMARY = re.compile(r"(?P<stream>\w+): done: [\d,]+ records?, [\d,]+ windows?.*?, (?P<requests>[\d,]+) "
                      r"requests?, (?P<retries>[\d,]+) retr(?:y|ies),.*; (?P<seconds>[\d.]+) s,")
@@ -90,7 +98,7 @@ class Landing:
         done = min(self.lines, self.expected)
         filled = width * done // self.expected if self.expected else width
         bar = "#" * filled + "." * (width - filled)
-        return f"{self.stream:<24} [{bar}] {self.lines:>9,} / {self.expected:,}"
+        return f"{self.stream:<{STREAM_WIDTH}} [{bar}] {self.lines:>9,} / {self.expected:,}"
 
 
 class ProgressView:
@@ -198,8 +206,9 @@ def main() -> None:
     log = output / "demo.log"
     infos = stream_infos()
     vendors = list(dict.fromkeys(info.settings for info in infos if info.stream != CALL_RECORDS))
-    expected = {info.stream: args.records * (len(vendors) if info.stream == CALL_RECORDS else
-                                             2 if info.stream in PARTS else 1)
+    expected = {info.stream: rows_in_data_set(REPORTS[info.stream], args.records) if info.stream in REPORTS
+                else args.records * (len(vendors) if info.stream == CALL_RECORDS else
+                                     2 if info.stream in PARTS else 1)
                 for info in infos}
 
     print(f"tap-callrecords demo: {args.records:,} calls per vendor ({', '.join(vendors)}) from the local "
@@ -233,8 +242,8 @@ def main() -> None:
 
     summaries = tap_summaries(log)
     print(f"\nlanded in {elapsed:.0f} s:\n")
-    header = (f"{'vendor':<20} {'stream':<24} {'calls':>9} {'unique':>9}  {'first call (UTC)':<19}  "
-              f"{'last call (UTC)':<19} {'requests':>8} {'retries':>7}")
+    header = (f"{'vendor':<20} {'stream':<{STREAM_WIDTH}} {'calls':>9} {'unique':>9}  "
+              f"{'first call (UTC)':<19}  {'last call (UTC)':<19} {'requests':>8} {'retries':>7}")
     print(header)
     print("-" * len(header))
     failures = 0
@@ -252,7 +261,8 @@ def main() -> None:
         failures += not ok
         summary = summaries.get(info.stream, {})
         vendor = "all" if info.stream == CALL_RECORDS else info.vendor
-        print(f"{vendor:<20} {info.stream:<24} {len(rows):>9,} {len(keys):>9,}  {first:<19}  {last:<19} "
+        print(f"{vendor:<20} {info.stream:<{STREAM_WIDTH}} {len(rows):>9,} {len(keys):>9,}  "
+              f"{first:<19}  {last:<19} "
               f"{summary.get('requests', '-'):>8} {summary.get('retries', '-'):>7}"
               + ("" if ok else f"  MISMATCH: expected {expected[info.stream]:,}"))
     print_calls_by_vendor(output / f"{CALL_RECORDS}.jsonl")
@@ -261,7 +271,7 @@ def main() -> None:
     for info in infos:
         path = output / f"{info.stream}.jsonl"
         size = path.stat().st_size / 1e6 if path.exists() else 0.0
-        print(f"           {path.name:<30} {size:8.1f} MB")
+        print(f"           {path.name:<{STREAM_WIDTH + 6}} {size:8.1f} MB")
     print(f"  state    Meltano's system database in {ROOT / '.meltano'}, state ID {STATE_ID}\n"
           f"           (cd {ROOT} && {meltano} state get {STATE_ID})")
     print(f"  logs     {log}")

@@ -101,6 +101,19 @@ def write_json(path: Path, value: Any) -> Path:
     return path
 
 
+def catalog_path(run_tap, tmp_path, config: dict, selected: set[str]):
+    """The tap's own catalog (``--discover``) with only ``selected`` streams selected."""
+    discovered = run_tap(config, options=("--discover",))
+    assert discovered.returncode == 0, discovered.stderr
+    catalog = json.loads(discovered.stdout)
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in selected
+    return write_json(tmp_path / f"catalog-{'-'.join(sorted(selected))}.json", catalog)
+
+
+
 @pytest.fixture
 def run_tap(tmp_path: Path):
     """Run the tap with a config (and optionally a state) and capture everything."""

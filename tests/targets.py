@@ -86,10 +86,13 @@ class Load:
 
 
 def load(tap_config: dict[str, Any], target: str, target_config: dict[str, Any], work: Path,
-         state: dict[str, Any] | None = None, timeout: float = 300) -> Load:
-    """Run the tap (from ``state``, if any) piped into ``target``; files go under ``work``."""
+         state: dict[str, Any] | None = None, timeout: float = 300, catalog: Path | None = None) -> Load:
+    """Run the tap (from ``state``, if any; with ``catalog``, if any) piped into ``target``;
+    files go under ``work``."""
     work.mkdir(parents=True, exist_ok=True)
     tap_args = [*tap_command(), "--config", str(write_json(work / "tap-config.json", tap_config))]
+    if catalog is not None:
+        tap_args += ["--catalog", str(catalog)]
     if state is not None:
         tap_args += ["--state", str(write_json(work / "tap-state.json", state))]
     target_args = [str(loader_executable(target)), "--config",

@@ -8,7 +8,6 @@ checked against hand-checked expectations in tests/test_call_mappings.py.
 
 from __future__ import annotations
 
-import json
 import random
 import subprocess
 from collections import Counter
@@ -18,7 +17,7 @@ import pytest
 
 from tap_callrecords.sandbox.client import vendor_config
 from tests.assertions import assert_one_clear_error, assert_records_match_schema
-from tests.conftest import ROOT, TapRun, every_vendor_config, tap_command, write_json
+from tests.conftest import ROOT, TapRun, catalog_path, every_vendor_config, tap_command, write_json
 from tests.test_call_mappings import (
     NEW_YORK,
     SMARTFLO_SEED,
@@ -42,18 +41,6 @@ COUNT = 2_000
 
 def configure_all(sandbox, count: int = COUNT, vendors: tuple[str, ...] = tuple(VENDOR_STREAMS)) -> dict:
     return every_vendor_config(sandbox, count, vendors)
-
-
-def catalog_path(run_tap, tmp_path, config: dict, selected: set[str]):
-    """The tap's own catalog (``--discover``) with only ``selected`` streams selected."""
-    discovered = run_tap(config, options=("--discover",))
-    assert discovered.returncode == 0, discovered.stderr
-    catalog = json.loads(discovered.stdout)
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in selected
-    return write_json(tmp_path / f"catalog-{'-'.join(sorted(selected))}.json", catalog)
 
 
 def fetched(sandbox) -> dict[str, Counter]:

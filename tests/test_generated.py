@@ -73,6 +73,10 @@ def test_about_lists_every_stream_with_its_vendor_keys_and_replication_key():
         ("zoom_voice_call_legs", "Zoom Contact Center", "zoom", ["engagement_id", "leg_number"],
          "call_start_time"),
         ("talkdesk_calls", "Talkdesk", "talkdesk", ["interaction_id"], "start_time"),
+        ("talkdesk_contacts", "Talkdesk", "talkdesk", ["contact_id"], "started_at"),
+        ("talkdesk_ring_attempts", "Talkdesk", "talkdesk", ["ring_attempt_id"], "ring_started_at_time"),
+        ("talkdesk_studio_flow_executions", "Talkdesk", "talkdesk", ["flow_execution_step_id"], "timestamp"),
+        ("talkdesk_user_status", "Talkdesk", "talkdesk", ["user_status_id"], "status_start_at"),
         ("call_records", "every configured vendor", "any", ["vendor", "call_id"], "started_at"),
     ]
     assert "schema-flattening" in about["capabilities"]

@@ -2,6 +2,7 @@
 incremental run from the state the *target* printed (what Meltano keeps), into
 MeltanoLabs target-postgres and MeltanoLabs target-csv, each in three modes: plain
 RECORD messages, ``flattening_enabled`` (depth 1) and ``batch_config`` (jsonl, gzip).
+Every stream is selected, as Meltano's default ``select`` (``*.*``) selects them.
 
 Both targets are built on the Meltano SDK and validate every RECORD against the SCHEMA
 the tap sent (``validate_records``, on by default): a record that failed would stop the
@@ -47,6 +48,9 @@ import yaml
 from scripts.demo import meltano_executable
 from tap_callrecords.about import StreamInfo, streams
 from tap_callrecords.sandbox.client import SandboxProcess
+from tap_callrecords.sandbox.talkdesk_reports import rows_in_data_set
+from tap_callrecords.vendors.talkdesk.api import CALLS_REPORT
+from tap_callrecords.vendors.talkdesk.stream import REPORT_STREAMS
 from tests.conftest import ROOT, every_vendor_config, tap_command, write_json
 from tests.postgres import PostgresServer
 from tests.targets import CALL_RECORDS, Load, install_loaders, load, loader, loader_executable
@@ -68,9 +72,13 @@ UNSYNCED = ("voiso_cdrs_v4",)
 #: Streams that land but not one row per call: zoom_voice_call_legs, one row per leg (its
 #: count is the legs', checked in tests/test_zoom_legs.py).
 PER_LEG = ("zoom_voice_call_legs",)
-#: The streams of one row per call that this matrix syncs.
+#: Talkdesk's reports other than calls -> their report type: rows of the calls' parts.
+REPORTS = {stream.name: stream.report for stream in REPORT_STREAMS if stream.report != CALLS_REPORT}
+#: The streams this matrix checks row by row.
 STREAMS = {info.stream: info for info in streams() if info.stream not in UNSYNCED + PER_LEG}
 VENDOR_STREAMS = {stream: info for stream, info in STREAMS.items() if stream != CALL_RECORDS}
+#: The vendor streams call_records is made of: one row per call.
+CALL_STREAMS = {stream: info for stream, info in VENDOR_STREAMS.items() if stream not in REPORTS}
 
 Key = tuple[str, ...]
 
@@ -80,8 +88,11 @@ def instant(text: str) -> datetime:
 
 
 def expected_rows(stream: str) -> int:
-    """The sandbox's calls of ``stream``: every vendor's in call_records."""
-    return COUNT * (len(VENDOR_STREAMS) if stream == CALL_RECORDS else 1)
+    """The sandbox's rows of ``stream``: its calls (every vendor's in call_records), or a
+    report's rows of those calls."""
+    if stream in REPORTS:
+        return rows_in_data_set(REPORTS[stream], COUNT)
+    return COUNT * (len(CALL_STREAMS) if stream == CALL_RECORDS else 1)
 
 
 @dataclass(frozen=True)
@@ -242,7 +253,7 @@ class Leg:
         within the lookback of its bookmark; for call_records, those same calls."""
         if stream == CALL_RECORDS:
             return {(STREAMS[vendor_stream].settings, *key)
-                    for vendor_stream in VENDOR_STREAMS for key in self.lookback_rereads(vendor_stream)}
+                    for vendor_stream in CALL_STREAMS for key in self.lookback_rereads(vendor_stream)}
         [bookmark] = self.bookmarks[stream].values()
         return self.streams[stream].first_since(bookmark - timedelta(minutes=LOOKBACK_MINUTES))
 
@@ -256,6 +267,8 @@ class Matrix:
     work: Path
     #: Each stream's top-level properties of format date-time, from the tap's catalog.
     date_time_properties: dict[str, set[str]]
+    #: The tap's catalog with every stream selected.
+    catalog: Path
     legs: dict[tuple[str, str], Leg] = field(default_factory=dict)
 
     def tap_config(self, mode: str, batches: Path) -> dict[str, Any]:
@@ -287,7 +300,8 @@ class Matrix:
         for run in (1, 2):
             destination.before(run)
             state = loads[-1].states[-1] if loads else None  # what Meltano would hand the tap
-            loads.append(load(tap_config, target, destination.config(run), work / f"run{run}", state).check())
+            loads.append(load(tap_config, target, destination.config(run), work / f"run{run}", state,
+                              catalog=self.catalog).check())
             for stream, info in STREAMS.items():
                 written[stream].append(destination.rows(run, info))
         return Leg(
@@ -299,14 +313,21 @@ class Matrix:
         )
 
 
-def date_time_properties(config: dict[str, Any], work: Path) -> dict[str, set[str]]:
-    """Each stream's top-level properties of format date-time, from ``--discover``."""
+def discover(config: dict[str, Any], work: Path) -> tuple[dict[str, set[str]], Path]:
+    """Each stream's top-level properties of format date-time, from ``--discover``, and
+    the discovered catalog with every stream selected."""
     config_file = write_json(work / "discover.json", config)
     discovered = subprocess.run([*tap_command(), "--config", str(config_file), "--discover"],
                                 capture_output=True, text=True, timeout=120, cwd=ROOT, check=True)
-    return {stream["tap_stream_id"]: {name for name, schema in stream["schema"]["properties"].items()
-                                      if schema.get("format") == "date-time"}
-            for stream in json.loads(discovered.stdout)["streams"]}
+    catalog = json.loads(discovered.stdout)
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = True
+    date_times = {stream["tap_stream_id"]: {name for name, schema in stream["schema"]["properties"].items()
+                                            if schema.get("format") == "date-time"}
+                  for stream in catalog["streams"]}
+    return date_times, write_json(work / "catalog.json", catalog)
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +340,7 @@ def matrix(sandbox_process: SandboxProcess, postgres: PostgresServer,
     install_loaders(meltano_executable(), *TARGETS, env=env)
     sandbox_process.reset()
     config = every_vendor_config(sandbox_process, COUNT)
-    yield Matrix(config, postgres, work, date_time_properties(config, work))
+    yield Matrix(config, postgres, work, *discover(config, work))
     sandbox_process.reset()
 
 
@@ -334,7 +355,7 @@ def test_the_backfill_lands_every_call_once_and_the_targets_state_ends_at_the_ru
     for stream, info in STREAMS.items():
         first = leg.streams[stream].first
         assert (len(first), len(set(first))) == (expected_rows(stream), expected_rows(stream)), stream
-        vendors = [vendor.settings for vendor in VENDOR_STREAMS.values()] if stream == CALL_RECORDS \
+        vendors = [vendor.settings for vendor in CALL_STREAMS.values()] if stream == CALL_RECORDS \
             else [info.settings]
         assert leg.bookmarks[stream] == dict.fromkeys(vendors, end), stream
     assert set(leg.bookmarks) == set(STREAMS)  # and no bookmark of a stream that synced nothing

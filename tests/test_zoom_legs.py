@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.assertions import assert_records_match_schema
-from tests.test_call_records import catalog_path
+from tests.conftest import catalog_path
 from tests.vendors import ZOOM
 
 CALLS, LEGS = "zoom_voice_calls", "zoom_voice_call_legs"

@@ -29,14 +29,16 @@ def stream_schema(stream: type[Stream]) -> dict[str, t.Any]:
 
 
 class ListedStream(Stream):
-    """``stream_class`` as discovery lists it: its name, keys, replication key and schema,
-    the same catalog entry as the stream a sync builds. It reads nothing."""
+    """``stream_class`` as discovery lists it: its name, keys, replication key, schema and
+    whether it is selected by default, the same catalog entry as the stream a sync builds.
+    It reads nothing."""
 
     def __init__(self, tap: Tap, stream_class: type[Stream]) -> None:
         declared: t.Any = stream_class
         super().__init__(tap, schema=stream_schema(stream_class), name=declared.name)
         self.primary_keys = declared.primary_keys
         self.replication_key = declared.replication_key
+        self.selected_by_default = declared.selected_by_default
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         """No records: a listed stream is only ever discovered, never synced."""

@@ -59,6 +59,36 @@ class JobState(enum.Enum):
     FAILED = "failed"
 
 
+class ReportNotEntitled(VendorAPIError):
+    """The vendor refused to create a report of this type for the account (a 403): the
+    stream that reads it ends, claiming nothing, and the others go on."""
+
+
+class JobSlots:
+    """The report jobs one account runs at once, counted across every fetcher of it.
+
+    Each fetcher registers the jobs it has in flight; a job may be submitted only while
+    fewer than ``limit`` of all of them run, whichever report they are for.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._inflight: list[tuple[object, deque[Job]]] = []
+
+    def register(self, owner: object, inflight: deque[Job]) -> None:
+        self._inflight.append((owner, inflight))
+
+    def unregister(self, inflight: deque[Job]) -> None:
+        self._inflight = [each for each in self._inflight if each[1] is not inflight]
+
+    def free_besides(self, owner: object, running: int) -> bool:
+        """Whether ``owner``, running ``running`` jobs, may submit one more (the jobs of
+        other fetchers counted; ``owner``'s own are its business)."""
+        others = sum(job.state is JobState.RUNNING
+                     for each, inflight in self._inflight if each is not owner for job in inflight)
+        return others + running < self.limit
+
+
 @dataclass(frozen=True)
 class QuotaFull:
     """A submission refused because the vendor's job quota is full, and the seconds its
@@ -129,9 +159,12 @@ class JobFetcher:
         job_timeout: float,
         retry_policy: RetryPolicy,
         logger: logging.Logger,
+        slots: JobSlots | None = None,
     ) -> None:
+        """``slots``: shared by every fetcher of the account (else this fetcher's own)."""
         self.api = api
         self.max_concurrent = max_concurrent
+        self.slots = slots or JobSlots(max_concurrent)
         self.job_timeout = job_timeout
         self.retry_policy = retry_policy
         self.logger = logger
@@ -150,17 +183,19 @@ class JobFetcher:
     ) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
         pending = deque(windows)
         inflight: deque[Job] = deque()
+        self.slots.register(self, inflight)
         try:
             while pending or inflight:
                 self._fill(pending, inflight, at_once)
-                if not inflight:
-                    self._sleep_until(self._quota_retry_at)
+                if not inflight:  # the quota is full, or other reports hold every slot
+                    self._sleep_until(max(self._quota_retry_at, time.monotonic() + self.first_poll_seconds))
                     continue
                 head = inflight[0]
                 self._wait_until_done(head, pending, inflight, at_once)
                 yield head.window, self._rows(head)
                 inflight.popleft()
         finally:
+            self.slots.unregister(inflight)
             self._clean_up(inflight)
 
     # -- Submitting and polling -----------------------------------------------------------
@@ -174,6 +209,7 @@ class JobFetcher:
         while (
             pending
             and self._running(inflight) < at_once
+            and self.slots.free_besides(self, self._running(inflight))
             and len(inflight) < 2 * at_once
             and time.monotonic() >= self._quota_retry_at
         ):

@@ -66,8 +66,12 @@ Readings (:data:`READINGS`; the first value of each is the default), where the d
 silent: ``timespan_zone``: whether an offset in ``from``/``to`` wins (``offset_wins``)
 or the job's ``timezone`` does (``timezone_wins``: the wall time is read in the zone,
 its offset ignored); ``csv_header``: a CSV header of the JSON ``keys``, or of the Explore
-UI's ``display_names`` (``Interaction ID``, ``In Business Hours?``). ``duration_unit``
-also takes ``"hms"``: durations written ``0:00:06`` as the Explore UI shows them.
+UI's ``display_names`` (``Interaction ID``, ``In Business Hours?``); ``report_rows``:
+whether a report other than calls selects its rows by their own time (``by_own_time``:
+a ring attempt by when it rang) or by their call's (``by_call``: the rows of the calls
+the calls report selects for the same timespan, under ``range_by`` and ``listed``).
+``duration_unit`` also takes ``"hms"``: durations written ``0:00:06`` as the Explore UI
+shows them.
 
 Faults apply to the API and the object store, and to the token endpoint only when
 aimed at it (``"path": "/oauth/token"``); a fault's ``path`` and ``method`` target one
@@ -90,6 +94,7 @@ import base64
 import binascii
 import functools
 import math
+import re
 import secrets
 import struct
 import threading
@@ -107,6 +112,13 @@ import msgspec
 
 from tap_callrecords.sandbox.data import mix, uuid_for
 from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
+from tap_callrecords.sandbox.talkdesk_reports import (
+    REPORTS,
+    SPREAD_SECONDS,
+    call_rows,
+    local_writer,
+    report_columns,
+)
 
 UTC = timezone.utc
 POOL_SIZE = 1024
@@ -114,8 +126,11 @@ POOL_SIZE = 1024
 CHUNK_BYTES = 256 * 1024
 MAX_SPAN = timedelta(days=31)
 TOKEN_PATH = "/oauth/token"
-JOBS_PATH = "/data/reports/explore_calls/jobs"
-FILES_PATH = "/data/reports/explore_calls/files"
+CALLS_REPORT = "explore_calls"
+JOBS_PATH = f"/data/reports/{CALLS_REPORT}/jobs"
+FILES_PATH = f"/data/reports/{CALLS_REPORT}/files"
+#: ``/data/reports/{report}/{jobs|files}[/{id}]``.
+REPORT_ROUTE = re.compile(r"^/data/reports/(?P<report>[a-z_]+)/(?P<kind>jobs|files)(?:/(?P<id>[^/]+))?$")
 OBJECTS_PATH = "/_objects"
 REQUIRED_SCOPES = frozenset({"data-reports:read", "data-reports:write"})
 FORMATS = ("csv", "json", "json_bulk")
@@ -128,6 +143,7 @@ TOKEN_PREFIX = "tdsbxtok"
 READINGS: dict[str, tuple[str, ...]] = {
     "timespan_zone": ("offset_wins", "timezone_wins"),
     "csv_header": ("keys", "display_names"),
+    "report_rows": ("by_own_time", "by_call"),
 }
 DEFAULTS: dict[str, Any] = {
     "account_name": "sandbox-talkdesk",
@@ -164,6 +180,8 @@ DEFAULTS: dict[str, Any] = {
     # naming ``start_time`` twice), "missing_key" (a CSV header without ``interaction_id``).
     "bad_file": None,
     "bad_files": 0,
+    # Report types the account is not entitled to: a new job of one is a 403.
+    "forbidden_reports": [],
 }
 
 
@@ -206,6 +224,7 @@ ERR_UNAUTHORIZED = "0340001"
 ERR_NOT_FOUND = "0340404"
 ERR_BAD_REQUEST = "0340002"
 ERR_QUOTA = "0340429"
+ERR_FORBIDDEN = "0340403"
 
 S3_AUTH_MECHANISMS = (
     "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
@@ -338,6 +357,7 @@ class Job:
     created: float
     duration: float
     fails: bool
+    report: str = CALLS_REPORT
     canceled: bool = False
     deleted: bool = False
 
@@ -380,6 +400,8 @@ class Counters:
     capped_files: int = 0
     files_deleted: int = 0
     jobs_canceled: int = 0
+    forbidden_rejections: int = 0
+    jobs_by_report: Counter[str] = field(default_factory=Counter)
     timespans: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -450,6 +472,7 @@ class TalkdeskAPI(VendorAPI):
             statuses = Counter(job.status(now) for job in self.jobs.values())
             counters = {name: getattr(self.stats, name) for name in self.stats.__dataclass_fields__}
             counters["timespans"] = list(self.stats.timespans)
+            counters["jobs_by_report"] = dict(self.stats.jobs_by_report)
             counters.update(
                 jobs_by_status=dict(statuses),
                 job_statuses=[job.status(now) for job in self.jobs.values()],
@@ -578,6 +601,9 @@ class TalkdeskAPI(VendorAPI):
 
     def file_chunks(self, job: Job) -> Iterator[bytes]:
         """The job's file, produced in chunks of about ``CHUNK_BYTES``."""
+        if job.report != CALLS_REPORT:
+            yield from self.report_chunks(job)
+            return
         zone = ZoneInfo(job.timezone)
         time_format = str(self.options["time_format"])
         base = self.select(job.low_ms, job.high_ms)
@@ -639,6 +665,36 @@ class TalkdeskAPI(VendorAPI):
             self.stats.downloads_completed += 1
             self.stats.rows_served += total
 
+    def report_chunks(self, job: Job) -> Iterator[bytes]:
+        """The file of a report other than calls (:mod:`~tap_callrecords.sandbox.talkdesk_reports`)."""
+        local = local_writer(ZoneInfo(job.timezone))
+        seed = self.timeline.seed
+        rows: list[dict[str, Any]] = []
+        if self.reading("report_rows") == "by_call":
+            for index in self.select(job.low_ms, job.high_ms):
+                start = self.timeline.epoch_ms(index) // 1000
+                rows.extend(row for _, row in call_rows(job.report, seed, index, start, local))
+        else:
+            for index in self.timeline.index_range(job.low_ms - SPREAD_SECONDS * 1000, job.high_ms):
+                start = self.timeline.epoch_ms(index) // 1000
+                rows.extend(row for at, row in call_rows(job.report, seed, index, start, local)
+                            if job.low_ms <= at * 1000 < job.high_ms)
+        with self._lock:
+            self.stats.downloads_started += 1
+        if job.format == "csv":
+            columns = report_columns(job.report)
+            lines = [",".join(csv_cell(c) for c in columns)]
+            lines += [",".join(csv_cell(row.get(c)) for c in columns) for row in rows]
+            text = "\r\n".join(lines) + "\r\n"
+        elif job.format == "json":
+            text = JSON_ENCODER.encode({"entries": rows, "total": len(rows)}).decode()
+        else:
+            text = "".join(JSON_ENCODER.encode(row).decode() + "\n" for row in rows)
+        yield text.encode()
+        with self._lock:
+            self.stats.downloads_completed += 1
+            self.stats.rows_served += len(rows)
+
     @staticmethod
     def _added_matches(record: dict[str, Any], low_ms: int, high_ms: int) -> bool:
         moment = parse_instant(record.get("start_time"), UTC)
@@ -654,19 +710,18 @@ class TalkdeskAPI(VendorAPI):
             return self._object(request, path[len(OBJECTS_PATH) + 1:])
         if not self._authorised(request):
             return error(401, ERR_UNAUTHORIZED, "Unauthorized", "The access token is invalid or expired.")
-        if path == JOBS_PATH and request.method == "POST":
-            return self._create(request)
-        if path.startswith(JOBS_PATH + "/"):
-            job_id = path[len(JOBS_PATH) + 1:]
-            if request.method == "GET":
+        route = REPORT_ROUTE.match(path)
+        if route is not None and route["report"] in (CALLS_REPORT, *REPORTS):
+            report, kind, job_id = route["report"], route["kind"], route["id"]
+            if kind == "jobs" and job_id is None and request.method == "POST":
+                return self._create(request, report)
+            if kind == "jobs" and job_id is not None and request.method == "GET":
                 return self._job_status(request, job_id)
-            if request.method == "DELETE":
+            if kind == "jobs" and job_id is not None and request.method == "DELETE":
                 return self._cancel(job_id)
-        if path.startswith(FILES_PATH + "/"):
-            job_id = path[len(FILES_PATH) + 1:]
-            if request.method == "GET":
+            if kind == "files" and job_id is not None and request.method == "GET":
                 return self._file(request, job_id)
-            if request.method == "DELETE":
+            if kind == "files" and job_id is not None and request.method == "DELETE":
                 return self._delete_file(job_id)
         return error(404, ERR_NOT_FOUND, "Not found", f"No route for {request.method} {path}.")
 
@@ -721,15 +776,21 @@ class TalkdeskAPI(VendorAPI):
         if self.options["flat_job_reply"]:
             return body
         base = self._api_base(request)
-        return {"job": body, "_links": {"self": {"href": f"{base}{JOBS_PATH}/{job.id}"},
-                                        "files": {"href": f"{base}{FILES_PATH}/{job.id}"}}}
+        reports = f"{base}/data/reports/{job.report}"
+        return {"job": body, "_links": {"self": {"href": f"{reports}/jobs/{job.id}"},
+                                        "files": {"href": f"{reports}/files/{job.id}"}}}
 
     def _rejected(self, message: str, fields: list[dict[str, str]]) -> Response:
         with self._lock:
             self.stats.jobs_rejected += 1
         return error(400, ERR_BAD_REQUEST, "Bad request", message, fields)
 
-    def _create(self, request: Request) -> Response:
+    def _create(self, request: Request, report: str = CALLS_REPORT) -> Response:
+        if report in self.options["forbidden_reports"]:
+            with self._lock:
+                self.stats.forbidden_rejections += 1
+            return error(403, ERR_FORBIDDEN, "Forbidden",
+                         f"The account does not have access to the {report} report.")
         body = request.json()
         if not isinstance(body, dict) or not isinstance(body.get("timespan"), dict):
             return self._rejected("The report request does not have a valid structure.",
@@ -784,9 +845,11 @@ class TalkdeskAPI(VendorAPI):
             job = Job(id=str(uuid.uuid4()), name=str(name), timezone=str(zone_name), format=str(file_format),
                       timespan={"from": timespan["from"], "to": timespan["to"]},
                       low_ms=int(low.timestamp() * 1000), high_ms=int(high.timestamp() * 1000),
-                      created=now, duration=max(0.0, float(self.options["job_duration"])), fails=fails)
+                      created=now, duration=max(0.0, float(self.options["job_duration"])), fails=fails,
+                      report=report)
             self.jobs[job.id] = job
             self.stats.jobs_created += 1
+            self.stats.jobs_by_report[report] += 1
             self.stats.max_concurrent_jobs = max(self.stats.max_concurrent_jobs, running + 1)
             self.stats.timespans.append({
                 "from": job.timespan["from"], "to": job.timespan["to"], "timezone": job.timezone,
@@ -809,7 +872,8 @@ class TalkdeskAPI(VendorAPI):
         reply = self._job_reply(request, job, now)
         done_status = int(self.options["done_status"])
         if job.status(now) == "done" and done_status != 200:
-            return json_response(done_status, reply, Location=f"/{self.prefix}{FILES_PATH}/{job.id}")
+            return json_response(done_status, reply,
+                                 Location=f"/{self.prefix}/data/reports/{job.report}/files/{job.id}")
         return json_response(200, reply)
 
     def _cancel(self, job_id: str) -> Response:

@@ -1,4 +1,4 @@
-"""Talkdesk: calls from the Explore API's ``explore_calls`` report jobs."""
+"""Talkdesk: calls and the other Explore reports, read through report jobs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tap_callrecords.core.bounds import describe_bounds
 from tap_callrecords.core.phones import REGION_DESCRIPTION, REGION_UNSET, check_region
 from tap_callrecords.core.vendor import Vendor
 from tap_callrecords.vendors.talkdesk.api import LABEL, PARSERS, REGIONS, ROW_CAP, talkdesk_client
-from tap_callrecords.vendors.talkdesk.stream import TalkdeskCallsStream
+from tap_callrecords.vendors.talkdesk.stream import REPORT_STREAMS
 
 #: The account runs at most 15 report jobs at once, its users' own reports included.
 ACCOUNT_JOB_QUOTA = 15
@@ -76,6 +76,6 @@ TALKDESK = Vendor(
     label=LABEL,
     settings=SETTINGS,
     client=talkdesk_client,
-    streams=(TalkdeskCallsStream,),
+    streams=REPORT_STREAMS,
     setting_checks={"default_phone_region": check_region, "timezone": check_timezone},
 )

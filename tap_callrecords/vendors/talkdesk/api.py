@@ -36,13 +36,13 @@ from tap_callrecords.core.client import Redirect, Refused, VendorClient
 from tap_callrecords.core.convert import UTC
 from tap_callrecords.core.errors import VendorAPIError
 from tap_callrecords.core.files import csv_rows, json_array_items, json_lines
-from tap_callrecords.core.jobs import JobState, QuotaFull
+from tap_callrecords.core.jobs import JobState, QuotaFull, ReportNotEntitled
 from tap_callrecords.core.retry import retry_after_seconds
 from tap_callrecords.vendors.talkdesk.records import column_key
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Iterator, Mapping
 
     from tap_callrecords.core.client import FileStream, RequestSettings
     from tap_callrecords.core.windows import Window
@@ -56,7 +56,10 @@ REGIONS: dict[str, tuple[str, str]] = {
     "eu": ("https://api.talkdeskapp.eu", "https://{account}.talkdeskid.eu/oauth/token"),
     "ca": ("https://api.talkdeskappca.com", "https://{account}.talkdeskidca.com/oauth/token"),
 }
-REPORT = "/data/reports/explore_calls"
+#: The report jobs of the Calls report; every report type has its own, below ``/data/reports``.
+CALLS_REPORT = "explore_calls"
+#: A refused report type: the account is not entitled to it (or the client may not read it).
+NOT_ENTITLED = 403
 #: Rows a report file holds at most (the docs' limit per request; ``talkdesk.report_row_cap``).
 ROW_CAP = 1_000_000
 RUNNING = frozenset(("created", "processing", "uploading", "queued"))
@@ -69,12 +72,15 @@ MAX_URL_RENEWALS = 3
 CHUNK = 1 << 20
 #: Each format's reader: ``(chunks, sized)``, ``sized`` when the HTTP layer checks the
 #: body against its ``Content-Length`` (a cut body is then an error there already).
-#: ``required``: the columns a CSV header must name (the record's key and replication key).
-PARSERS: dict[str, Callable[[Iterable[bytes], bool, tuple[str, ...]], Iterator[dict[str, t.Any]]]] = {
-    "csv": lambda chunks, sized, required: csv_rows(chunks, ending_required=not sized, required=required,
-                                                     column_key=column_key),
-    "json": lambda chunks, sized, required: json_array_items(chunks, "entries"),
-    "json_bulk": lambda chunks, sized, required: json_lines(chunks),
+#: ``required``: the columns a CSV header must name (the record's key and replication key);
+#: ``keys``: the JSON key each CSV header names.
+Parser = t.Callable[[t.Iterable[bytes], bool, tuple[str, ...], t.Callable[[str], str]],
+                    t.Iterator[dict[str, t.Any]]]
+PARSERS: dict[str, Parser] = {
+    "csv": lambda chunks, sized, required, keys: csv_rows(chunks, ending_required=not sized,
+                                                           required=required, column_key=keys),
+    "json": lambda chunks, sized, required, keys: json_array_items(chunks, "entries"),
+    "json_bulk": lambda chunks, sized, required, keys: json_lines(chunks),
 }
 
 
@@ -132,15 +138,19 @@ def _job(body: t.Any) -> Mapping[str, t.Any]:
     return {}
 
 
-class ExploreCallsReports:
-    """The ``explore_calls`` report jobs of one Talkdesk account (a ``ReportJobAPI``)."""
+class ExploreReports:
+    """The report jobs of one report type of one Talkdesk account (a ``ReportJobAPI``)."""
 
     label = LABEL
 
     def __init__(self, client: VendorClient, *, timezone: str, report_format: str, row_cap: int,
-                 key_columns: tuple[str, ...] = ()) -> None:
+                 key_columns: tuple[str, ...] = (), report: str = CALLS_REPORT,
+                 column_key: t.Callable[[str], str] = column_key) -> None:
         self.client = client
+        self.report = report
+        self.path = f"/data/reports/{report}"
         self.key_columns = key_columns
+        self.column_key = column_key
         self.row_cap: int | None = row_cap
         self.timezone = timezone
         self.zone = ZoneInfo(timezone)
@@ -149,13 +159,19 @@ class ExploreCallsReports:
 
     def submit(self, window: Window) -> str | QuotaFull:
         body = {
-            "name": f"tap-callrecords explore_calls {utc_z(window.start)} to {utc_z(window.end)}",
+            "name": f"tap-callrecords {self.report} {utc_z(window.start)} to {utc_z(window.end)}",
             "timezone": self.timezone,
             "format": self.report_format,
             "timespan": {"from": job_time(window.start, self.zone), "to": job_time(window.end, self.zone)},
         }
-        reply = self.client.post_json(f"{REPORT}/jobs", body, refusals=(QUOTA_FULL,), creates=True)
+        reply = self.client.post_json(f"{self.path}/jobs", body, refusals=(QUOTA_FULL, NOT_ENTITLED),
+                                      creates=True)
         if isinstance(reply, Refused):
+            if reply.response.status_code == NOT_ENTITLED:
+                raise ReportNotEntitled(
+                    f"{LABEL} refused to create a {self.report} report job (HTTP 403: the account is "
+                    "not entitled to this report, or the OAuth client may not read it)"
+                )
             return QuotaFull(retry_after_seconds(reply.response))
         job_id = _job(reply.body).get("id")
         if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
@@ -163,7 +179,7 @@ class ExploreCallsReports:
         return str(job_id)
 
     def status(self, job_id: str) -> tuple[JobState, str]:
-        reply = self.client.get_json_or_redirect(f"{REPORT}/jobs/{job_id}", what=f"{REPORT}/jobs/<id>")
+        reply = self.client.get_json_or_redirect(f"{self.path}/jobs/{job_id}", what=f"{self.path}/jobs/<id>")
         if isinstance(reply, Redirect):
             return JobState.DONE, "done"
         status = str(_job(reply.body).get("status") or "").lower()
@@ -175,7 +191,8 @@ class ExploreCallsReports:
 
     def download(self, job_id: str) -> Iterator[dict[str, t.Any]] | None:
         for _ in range(MAX_URL_RENEWALS):
-            files = self.client.get_json_or_redirect(f"{REPORT}/files/{job_id}", what=f"{REPORT}/files/<id>")
+            files = self.client.get_json_or_redirect(f"{self.path}/files/{job_id}",
+                                                     what=f"{self.path}/files/<id>")
             if not isinstance(files, Redirect):
                 return None  # the job's body again: the file is not ready
             if files.location is None:
@@ -193,14 +210,14 @@ class ExploreCallsReports:
 
     def _rows(self, file: FileStream) -> Iterator[dict[str, t.Any]]:
         with file:
-            yield from self.parse(file.chunks(CHUNK), file.length_checked, self.key_columns)
+            yield from self.parse(file.chunks(CHUNK), file.length_checked, self.key_columns, self.column_key)
 
     def delete(self, job_id: str, *, retry: bool) -> None:
         # A 404 is a file already gone (a retried delete whose first reply was lost).
-        self.client.delete(f"{REPORT}/files/{job_id}", what=f"{REPORT}/files/<id>", retry=retry,
+        self.client.delete(f"{self.path}/files/{job_id}", what=f"{self.path}/files/<id>", retry=retry,
                            refusals=(404,))
 
     def cancel(self, job_id: str) -> None:
         # Gone, not cancellable, or finished already: nothing left running either way.
-        self.client.delete(f"{REPORT}/jobs/{job_id}", what=f"{REPORT}/jobs/<id>", retry=False,
+        self.client.delete(f"{self.path}/jobs/{job_id}", what=f"{self.path}/jobs/<id>", retry=False,
                            refusals=(404, 405, 409))

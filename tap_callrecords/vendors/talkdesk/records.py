@@ -1,4 +1,4 @@
-"""Talkdesk ``explore_calls`` rows -> typed ``talkdesk_calls`` records (pure functions, no HTTP).
+"""Talkdesk Explore report rows -> typed records (pure functions, no HTTP): calls and every other report.
 
 The schema says the shape (:mod:`~tap_callrecords.core.records`: booleans from
 ``"TRUE"``/``"Yes"``, numbers from text, ``""`` kept in text fields since a CSV cannot
@@ -25,8 +25,11 @@ tell it from null, unknown keys in ``extra``); this declares what it cannot say:
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import typing as t
+
+import msgspec
 
 from tap_callrecords.core.convert import as_seconds
 from tap_callrecords.core.records import EXTRA, RecordConversion, load_schema
@@ -37,12 +40,11 @@ if t.TYPE_CHECKING:
     from datetime import tzinfo
 
 SCHEMA = load_schema(schemas, "talkdesk_calls.json")
+_KEY_ENCODER = msgspec.json.Encoder()
 #: The fields Talkdesk sends as a fraction of a day (or, in the 2026 payload, seconds).
 DAY_FRACTION_FIELDS = ("talk_time", "waiting_time", "agent_speed_to_answer", "holding_time")
 SECONDS_PER_DAY = 86_400
 DURATION_UNITS = ("auto", "day_fraction", "seconds")
-#: ``in_business_hours?`` -> ``in_business_hours``, for every field.
-QUESTION_MARK_KEYS = {f"{name}?": name for name in SCHEMA["properties"] if name != EXTRA}
 
 
 def duration_converter(unit: str) -> Callable[[t.Any], float | None]:
@@ -69,28 +71,70 @@ def duration_converter(unit: str) -> Callable[[t.Any], float | None]:
     return convert
 
 
-#: Every key a row may carry, by its normalised form (see :func:`column_key`).
-KNOWN_KEYS = {key.lower(): key for key in (*SCHEMA["properties"], *QUESTION_MARK_KEYS) if key != EXTRA}
+class ColumnKeys:
+    """The JSON key a CSV header names, for one report's schema."""
+
+    def __init__(self, schema: Mapping[str, t.Any]) -> None:
+        names = [name for name in schema["properties"] if name != EXTRA]
+        #: Every key a row may carry (``?`` keys too), by its normalised form.
+        self.known = {key.lower(): key for key in (*names, *(f"{name}?" for name in names))}
+        self._exact = frozenset(self.known.values())
+
+    def __call__(self, header: str) -> str:
+        """Itself, or the key it spells as a display name or in another case
+        (``Interaction ID`` -> ``interaction_id``); an unknown one as it is."""
+        if header in self._exact:
+            return header
+        normal = "_".join(header.strip().lower().replace("-", " ").split())
+        return self.known.get(normal, header)
 
 
-def column_key(header: str) -> str:
-    """The JSON key a CSV header names: itself, or the key it spells as a display name or
-    in another case (``Interaction ID`` -> ``interaction_id``); an unknown one as it is."""
-    if header in KNOWN_KEYS.values():
-        return header
-    normal = "_".join(header.strip().lower().replace("-", " ").split())
-    return KNOWN_KEYS.get(normal, header)
+#: The Calls report's CSV headers.
+column_key = ColumnKeys(SCHEMA)
+
+
+def question_mark_keys(schema: Mapping[str, t.Any]) -> dict[str, str]:
+    """``in_business_hours?`` -> ``in_business_hours``, for every field of ``schema``."""
+    return {f"{name}?": name for name in schema["properties"] if name != EXTRA}
 
 
 @functools.lru_cache(maxsize=32)
 def records_for(zone: tzinfo, duration_unit: str = "auto") -> RecordConversion:
     """The conversion of rows of jobs in ``zone`` (shared, so its caches serve every job in it)."""
+    return report_conversion(SCHEMA, DAY_FRACTION_FIELDS, zone, duration_unit)
+
+
+def report_conversion(schema: Mapping[str, t.Any], day_fraction_fields: tuple[str, ...], zone: tzinfo,
+                      duration_unit: str = "auto", renames: Mapping[str, str] | None = None,
+                      ) -> RecordConversion:
+    """A report's rows -> typed records: the same rules for every Explore report (see the
+    module doc); ``day_fraction_fields``: the durations sent as a fraction of a day;
+    ``renames``: Talkdesk's key -> the field, where the two differ."""
     return RecordConversion(
-        SCHEMA,
-        readers=dict.fromkeys(DAY_FRACTION_FIELDS, duration_converter(duration_unit)),
-        renames=QUESTION_MARK_KEYS,
+        dict(schema),
+        readers=dict.fromkeys(day_fraction_fields, duration_converter(duration_unit)),
+        renames={**question_mark_keys(schema), **(renames or {})},
         zone=zone,
     )
+
+
+class DerivedKey:
+    """A conversion that adds a primary key derived from identifying fields, for a report
+    whose rows have no ID of their own: SHA-1 (hex) of the typed values (times in the
+    tap's UTC form, so a CSV and a JSON file of the same row give the same key) as the
+    JSON list ``[value, ...]``."""
+
+    def __init__(self, convert: Callable[[Mapping[str, t.Any]], dict[str, t.Any]], key: str,
+                 columns: tuple[str, ...]) -> None:
+        self.convert = convert
+        self.key = key
+        self.columns = columns
+
+    def __call__(self, raw: Mapping[str, t.Any]) -> dict[str, t.Any]:
+        record = self.convert(raw)
+        identity = _KEY_ENCODER.encode([record.get(column) for column in self.columns])
+        record[self.key] = hashlib.sha1(identity, usedforsecurity=False).hexdigest()
+        return record
 
 
 def talkdesk_record(raw: Mapping[str, t.Any], zone: tzinfo, duration_unit: str = "auto") -> dict[str, t.Any]:
