@@ -5,7 +5,10 @@ in tests/test_contract.py (the ``voiso_v4`` profile)."""
 
 from __future__ import annotations
 
+import base64
 import re
+
+import pytest
 
 from tap_callrecords.sandbox import voiso_v4 as sandbox_v4
 from tests.assertions import assert_one_clear_error, assert_unique_keys
@@ -36,12 +39,16 @@ def test_a_backfill_reads_each_record_once_and_v2_reads_the_same_calls_with_padd
     assert len(records) == 3_000
     assert_unique_keys(records, "id")
     assert summary(v4.stderr, VOISO_V4.stream) == (3_000, 0, 0)  # read = emitted: no padding
-    assert {r["type"] for r in records} == {"call", "sms", "conversation"}
+    assert {r["type"] for r in records} == {"call", "sms", "conversation", "hlr_lookup"}
+    lookups = [r for r in records if r["type"] == "hlr_lookup"]
+    assert all(r["data"]["network"] and r["data"]["status"] == "available" for r in lookups)
     assert v4.bookmark(VOISO_V4.stream) == "2024-07-29T00:00:00.000000+00:00"
 
     v2 = runs["voiso"]
     read, skipped, _ = summary(v2.stderr, VOISO.stream)
     assert len(v2.records(VOISO.stream)) == 3_000 and read == 3_000 and skipped > 0  # v2 pads by a day
+    rows = {row["call_id"]: row for row in v4.records("call_records")}
+    assert {(rows[r["id"]]["channel"], rows[r["id"]]["direction"]) for r in lookups} == {(None, None)}
     # One call history: the same calls under the same call_id, whichever API read them.
     ids = {name: {row["call_id"] for row in run.records("call_records")} for name, run in runs.items()}
     assert ids["voiso"] == ids["voiso_v4"] and len(ids["voiso"]) == 3_000
@@ -130,3 +137,55 @@ def test_call_records_rows_of_a_call_a_conversation_and_an_sms():
                "disposition": "not_delivered", "data": {"from": "VOISO", "to": "15557571011"}})
     assert (sms.channel, sms.direction, sms.outcome, sms.customer_number, sms.business_number) == (
         "sms", "outbound", "failed", "+15557571011", "VOISO")
+
+
+def test_the_documented_429_is_waited_out_and_no_call_lost(sandbox, run_tap):
+    """Voiso documents no limit but a 429 ``{"error":"Too many requests"}``: a cap set
+    above what the account allows costs retries, never a call."""
+    options = VOISO_V4.configure(sandbox, count=3_000, requests_per_second=4)
+    config = VOISO_V4.config(sandbox, options, settings={"window_days": 7, "limit": 100,
+                                                         "max_requests_per_second": 50})
+    run = run_tap({**config, "retry_initial_wait_seconds": 1})
+
+    assert run.returncode == 0, run.stderr
+    assert_unique_keys(run.records(VOISO_V4.stream), "id")
+    assert len(run.records(VOISO_V4.stream)) == 3_000
+    stats = VOISO_V4.stats(sandbox)
+    assert stats["vendor"]["rate_limited"] > 0 and stats["statuses"]["429"] == stats["vendor"]["rate_limited"]
+    assert "Traceback" not in run.stderr
+
+
+def v4_page(records: list[dict], cursor: str | None) -> dict:
+    return {"status": 200, "body": {"data": records, "metadata": {"total": None, "next_cursor": cursor}}}
+
+
+CALL = {"id": "v4-guard-1", "type": "call", "subtype": "inbound", "started_at": "2024-07-02T10:00:00Z",
+        "ended_at": "2024-07-02T10:01:00Z", "duration": 60, "data": {}}
+
+
+@pytest.mark.parametrize(("pages", "says"), [
+    ([v4_page([], "QQ=="), v4_page([], "Qg=="), v4_page([], "QQ==")], "led back to a page already read"),
+    ([v4_page([CALL], "QQ=="), v4_page([CALL], "Qg==")], "served the same 1 records again"),
+    ([v4_page([], f"cursor-{n}") for n in range(12)], "pages in a row held no records"),
+], ids=["cursor-seen-before", "same-records-again", "empty-pages-forever"])
+def test_cursors_that_make_no_progress_stop_with_one_clear_line_claiming_nothing(
+        sandbox, run_tap, pages, says):
+    options = VOISO_V4.configure(sandbox, count=500)
+    config = VOISO_V4.config(sandbox, options, settings={"window_days": 7, "max_parallel_windows": 1})
+    sandbox.faults("voiso_v4", *pages)
+
+    run = run_tap(config, timeout=60)
+
+    assert_one_clear_error(run, "stopped making progress", says)
+    assert "replication_key_value" not in str(run.states)  # the first window never completed
+
+
+def test_an_empty_page_that_gives_a_cursor_is_followed(sandbox, run_tap):
+    options = VOISO_V4.configure(sandbox, count=500)
+    config = VOISO_V4.config(sandbox, options, settings={"window_days": 7, "max_parallel_windows": 1})
+    sandbox.faults("voiso_v4", v4_page([], base64.urlsafe_b64encode(b"cdr:0").decode()))
+
+    run = run_tap(config, timeout=60)
+
+    assert run.returncode == 0, run.stderr
+    assert len({r["id"] for r in run.records(VOISO_V4.stream)}) == 500

@@ -10,12 +10,17 @@ the instant v2 puts its ``timestamp``.
 The query syntax of the comparisons is undocumented; the sandbox takes the bracket
 form the tap sends (``started_at[gte]=2024-07-01T00:00:00Z``). ``reject_cursors``
 treats every cursor as invalid, as the docs describe: the offset is used instead, and
-an offset past the first 10,000 is a 400.
+an offset past the first 10,000 is a 400. ``requests_per_second`` (``None``: no limit)
+answers the requests past it within any one second with the documented 429
+``{"error":"Too many requests"}``, without ``Retry-After`` (the docs name none).
 """
 
 from __future__ import annotations
 
 import base64
+import threading
+import time
+from collections import deque
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -40,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "unscoped_keys": [UNSCOPED_KEY],
     #: Every cursor is invalid (the API falls back to the offset).
     "reject_cursors": False,
+    #: Requests answered within any one second; past it, a 429 (``None``: no limit).
+    "requests_per_second": None,
 }
 COMPARISONS = ("gte", "gt", "lte", "lt")
 
@@ -71,6 +78,27 @@ class VoisoV4API(VoisoAPI):
     def tap_settings(cls, base_url: str) -> dict[str, Any]:
         return {"api_key": SCOPED_KEY, "api_url": f"{base_url}/voiso_v4", "api_version": "v4"}
 
+    def reset(self) -> None:
+        self._arrivals: deque[float] = deque()
+        self._arrivals_lock = threading.Lock()
+        self.rate_limited = 0
+        super().reset()
+
+    def _over_the_limit(self) -> bool:
+        """Whether this request is past ``requests_per_second`` within the last second."""
+        limit = self.options["requests_per_second"]
+        if limit is None:
+            return False
+        now = time.monotonic()
+        with self._arrivals_lock:
+            while self._arrivals and self._arrivals[0] <= now - 1.0:
+                self._arrivals.popleft()
+            if len(self._arrivals) >= int(limit):
+                self.rate_limited += 1
+                return True
+            self._arrivals.append(now)
+            return False
+
     def rebuild(self) -> None:
         self.options.setdefault("account_offset_minutes", 0)
         self.options.setdefault("filter_timezone", "utc")
@@ -81,11 +109,12 @@ class VoisoV4API(VoisoAPI):
         self.v4_pool = [JSON_ENCODER.encode(body)[1:] for body in bodies]
 
     def counters(self) -> dict[str, Any]:
-        return {}
+        return {"rate_limited": self.rate_limited}
 
     @staticmethod
     def _v4_body(h: int) -> dict[str, Any]:
-        """The v4 form of v2's pooled body for the same hash (same kinds, same people)."""
+        """The v4 form of v2's pooled body for the same hash (same kinds, same people; one
+        of v2's dialer calls in twenty is an HLR look-up here, a kind only v4 serves)."""
         kind = h % 20
         duration = (h >> 16) % LONGEST
         from_number, to_number = f"1555{h % 10_000_000:07d}", f"3120{(h >> 24) % 10_000_000:07d}"
@@ -108,6 +137,10 @@ class VoisoV4API(VoisoAPI):
             body.update(type="conversation", subtype="chat", duration=0, disposition="archived",
                         user_id=None, user_name=None,
                         data={"channel": "chat", "messages_count": 7, "first_response_time": 105})
+        elif kind == 17:
+            body.update(type="hlr_lookup", subtype=None, duration=0, disposition="available",
+                        user_id=None, user_name=None, queue_name=None,
+                        data={"number": to_number, "status": "available", "network": "KPN Mobile"})
         return body
 
     def record_json(self, index: int) -> bytes:
@@ -134,6 +167,8 @@ class VoisoV4API(VoisoAPI):
             return json_response(403, {"error": "Forbidden"})
         if not key or key != self.options["api_key"]:
             return json_response(401, {"error": "Unauthorized"})
+        if self._over_the_limit():
+            return json_response(429, {"error": "Too many requests"})
         errors: dict[str, list[str]] = {}
         limit = self._int(request, "limit", 100, errors)
         offset = self._int(request, "offset", 0, errors)

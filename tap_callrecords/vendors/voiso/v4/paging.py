@@ -54,3 +54,9 @@ class CursorPaginator(PagePaginator[CursorPage]):
                 "after the last complete window is claimed."
             )
         return CursorPage(offset, None)
+
+    def continue_if_empty_page(self, page: Page) -> bool:
+        """An empty page that still gives a ``next_cursor`` is followed (Voiso does not say
+        a cursor's page cannot be empty: ending there could lose calls, following costs a
+        request); the fetcher's guards stop cursors that lead nowhere."""
+        return True
