@@ -65,6 +65,20 @@ def test_a_broken_file_is_one_clear_error(reader, data, message):
         list(reader(chunked(data, 4)))
 
 
+@pytest.mark.parametrize("size", [1, 4, 1 << 20])
+def test_a_json_total_is_checked_before_or_after_the_list_unless_the_file_was_cut(size):
+    def read(document: bytes, cap: int | None = None) -> list[dict]:
+        return list(json_array_items(chunked(document, size), "entries", "total", cap))
+
+    two = '[{"a": 1}, {"a": 2}]'
+    assert read(f'{{"total": 2, "entries": {two}}}'.encode()) == [{"a": 1}, {"a": 2}]
+    assert read(f'{{"entries": {two}, "total": null}}'.encode()) == [{"a": 1}, {"a": 2}]
+    assert read(f'{{"entries": {two}, "total": 9}}'.encode(), cap=2) == [{"a": 1}, {"a": 2}]
+    for document in (f'{{"total": 3, "entries": {two}}}', f'{{"entries": {two}, "total": 1}}'):
+        with pytest.raises(MalformedFile, match='holds 2 entries but its "total" says'):
+            read(document.encode())
+
+
 def test_a_csv_row_is_handed_out_only_once_the_file_shows_it_whole():
     rows = csv_rows([b"a,b\r\n1,2\r\n3,fou"])
     assert next(rows) == {"a": "1", "b": "2"}

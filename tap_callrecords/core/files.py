@@ -174,8 +174,13 @@ def _object(line: bytes) -> dict[str, t.Any]:
     return value
 
 
-def json_array_items(chunks: Iterable[bytes], key: str) -> Iterator[dict[str, t.Any]]:
+def json_array_items(chunks: Iterable[bytes], key: str, total_key: str | None = None,
+                     row_cap: int | None = None) -> Iterator[dict[str, t.Any]]:
     """Objects of the list under ``key`` in a JSON document, a buffer at a time.
+
+    With ``total_key``, a count the document gives of its entries (before or after the
+    list) is checked against the entries read: a file that disagrees is malformed, never
+    a finished window, unless it was cut at ``row_cap`` entries (its window is split).
 
     The entries held in the buffer are decoded in one ``msgspec`` call: the text from
     the first entry's ``{`` to a later ``}`` is wrapped in ``[...]`` and decoded. That
@@ -213,7 +218,9 @@ def json_array_items(chunks: Iterable[bytes], key: str) -> Iterator[dict[str, t.
     while (found := buffer.find(marker)) < 0:
         if not more():
             raise MalformedFile(f'no "{key}" list in the JSON report file')
+    before_list = buffer[:found] + marker + b":"
     position = found + len(marker)
+    count = 0
     for expected in b":[":
         if skip(_BLANK) != expected:
             raise MalformedFile(f'"{key}" in the JSON report file is not a list')
@@ -221,6 +228,9 @@ def json_array_items(chunks: Iterable[bytes], key: str) -> Iterator[dict[str, t.
     while True:
         first = skip(_BLANK_OR_COMMA)
         if first == _CLOSE_LIST:
+            if total_key is not None:
+                after_list = buffer[position + 1:] + b"".join(source)
+                _check_total(before_list + b"[]" + after_list, total_key, count, row_cap)
             return
         if first != _OPEN_OBJECT:
             raise MalformedFile(f'an entry of "{key}" in the JSON report file is not an object')
@@ -242,4 +252,20 @@ def json_array_items(chunks: Iterable[bytes], key: str) -> Iterator[dict[str, t.
                 raise MalformedFile("the JSON report file ends inside an entry, or an entry is broken")
             continue
         position = cut + 1
+        count += len(entries)
         yield from entries
+
+
+def _check_total(document: bytes, total_key: str, count: int, row_cap: int | None) -> None:
+    """The document's ``total_key`` (the list emptied: only its other members are read)
+    against the ``count`` of entries read; no number there: nothing to check."""
+    try:
+        members = msgspec.json.decode(document)
+    except (msgspec.DecodeError, RecursionError):
+        raise MalformedFile("the JSON report file is not one JSON object") from None
+    total = members.get(total_key) if isinstance(members, dict) else None
+    if not isinstance(total, int) or isinstance(total, bool) or total == count:
+        return
+    if row_cap is not None and count >= row_cap:
+        return
+    raise MalformedFile(f'the JSON report file holds {count:,} entries but its "{total_key}" says {total:,}')

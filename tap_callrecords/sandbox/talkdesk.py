@@ -177,7 +177,8 @@ DEFAULTS: dict[str, Any] = {
     "object_redirects": [],
     # The next ``bad_files`` downloads serve a broken file of this kind instead: "html" (a
     # login page with status 200), "empty" (no bytes), "duplicate_column" (a CSV header
-    # naming ``start_time`` twice), "missing_key" (a CSV header without ``interaction_id``).
+    # naming ``start_time`` twice), "missing_key" (a CSV header without ``interaction_id``),
+    # "wrong_total" (a JSON file whose ``total`` counts one entry more than it holds).
     "bad_file": None,
     "bad_files": 0,
     # Report types the account is not entitled to: a new job of one is a 403.
@@ -965,7 +966,18 @@ class TalkdeskAPI(VendorAPI):
         chunks = self.file_chunks(job)
         if bad in ("duplicate_column", "missing_key"):
             chunks = _broken_header(chunks, bad)
+        elif bad == "wrong_total":
+            chunks = _total_one_more(chunks)
         return Response(200, headers={"Content-Type": CONTENT_TYPES[job.format]}, chunks=chunks)
+
+
+def _total_one_more(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A JSON file's chunks with its closing ``"total":N`` saying one entry more."""
+    tail = b""
+    for chunk in chunks:
+        yield tail
+        tail = chunk
+    yield re.sub(rb'"total":(\d+)', lambda found: b'"total":%d' % (int(found[1]) + 1), tail)
 
 
 def _broken_header(chunks: Iterator[bytes], kind: str) -> Iterator[bytes]:

@@ -73,14 +73,15 @@ CHUNK = 1 << 20
 #: Each format's reader: ``(chunks, sized)``, ``sized`` when the HTTP layer checks the
 #: body against its ``Content-Length`` (a cut body is then an error there already).
 #: ``required``: the columns a CSV header must name (the record's key and replication key);
-#: ``keys``: the JSON key each CSV header names.
-Parser = t.Callable[[t.Iterable[bytes], bool, tuple[str, ...], t.Callable[[str], str]],
+#: ``keys``: the JSON key each CSV header names; ``row_cap``: the rows a file holds at
+#: most (a JSON file's ``total`` may be more when it was cut there).
+Parser = t.Callable[[t.Iterable[bytes], bool, tuple[str, ...], t.Callable[[str], str], int | None],
                     t.Iterator[dict[str, t.Any]]]
 PARSERS: dict[str, Parser] = {
-    "csv": lambda chunks, sized, required, keys: csv_rows(chunks, ending_required=not sized,
-                                                           required=required, column_key=keys),
-    "json": lambda chunks, sized, required, keys: json_array_items(chunks, "entries"),
-    "json_bulk": lambda chunks, sized, required, keys: json_lines(chunks),
+    "csv": lambda chunks, sized, required, keys, cap: csv_rows(chunks, ending_required=not sized,
+                                                                required=required, column_key=keys),
+    "json": lambda chunks, sized, required, keys, cap: json_array_items(chunks, "entries", "total", cap),
+    "json_bulk": lambda chunks, sized, required, keys, cap: json_lines(chunks),
 }
 
 
@@ -210,7 +211,8 @@ class ExploreReports:
 
     def _rows(self, file: FileStream) -> Iterator[dict[str, t.Any]]:
         with file:
-            yield from self.parse(file.chunks(CHUNK), file.length_checked, self.key_columns, self.column_key)
+            yield from self.parse(file.chunks(CHUNK), file.length_checked, self.key_columns, self.column_key,
+                                  self.row_cap)
 
     def delete(self, job_id: str, *, retry: bool) -> None:
         # A 404 is a file already gone (a retried delete whose first reply was lost).
