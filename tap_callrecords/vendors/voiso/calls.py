@@ -11,10 +11,9 @@ that less ``duration`` (the end itself when Voiso gives no duration).
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime, timedelta
 
 from tap_callrecords.call_records import CallRow
-from tap_callrecords.call_records.values import lookup, text
+from tap_callrecords.call_records.values import lookup, seconds_before, text
 from tap_callrecords.core.phones import to_e164
 
 if t.TYPE_CHECKING:
@@ -89,8 +88,7 @@ def voiso_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
         customer = business = None
     timestamp: str = record["timestamp"]
     duration = get("duration")
-    started = (datetime.fromisoformat(timestamp) - timedelta(seconds=duration)).isoformat(
-        timespec="microseconds") if duration else timestamp
+    started = seconds_before(timestamp, duration) if duration else timestamp
     disposition = get("disposition")
     cpc = get("cpc")
     return CallRow(  # by position, in column order (see CallRow)
