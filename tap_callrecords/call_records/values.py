@@ -30,15 +30,32 @@ def vendor_key(value: str) -> str:
     return "_".join(value.lower().replace("-", " ").split())
 
 
-def lookup(table: Mapping[str, V], value: t.Any, default: V) -> V:
-    """``table``'s entry for a vendor's word: as sent first (one dict lookup, the usual
-    case), then in any case and with spaces or hyphens for underscores; else ``default``."""
-    if type(value) is not str:
-        return default
-    found = table.get(value)
-    if found is not None:
-        return found
-    return table.get(vendor_key(value), default)
+class Vocabulary(dict[t.Any, V]):
+    """A vendor's words (``table``, keyed as the vendor documents them) -> what each means,
+    read with one subscript: ``OUTCOMES_OF[value]``.
+
+    Mappings read a word or two of every record, so a word is one C-level dict lookup, not
+    a Python call: a word sent another way (any case, spaces or hyphens for underscores:
+    ``"outbound SMS"``) is looked up by its :func:`vendor_key` the first time and
+    remembered, as is any value that is no text (``None``, a number), which reads
+    ``default``. At most :attr:`spellings` such values are remembered (beyond, each is
+    looked up again), so memory stays bounded whatever a vendor sends. Values must be
+    hashable: a typed record's text fields are.
+    """
+
+    spellings = 4096
+
+    def __init__(self, table: Mapping[str, V], default: V) -> None:
+        super().__init__(table)
+        self._table = dict(table)
+        self._default = default
+        self._limit = len(table) + self.spellings
+
+    def __missing__(self, value: t.Any) -> V:
+        meaning = self._table.get(vendor_key(value), self._default) if type(value) is str else self._default
+        if len(self) < self._limit:
+            self[value] = meaning
+        return meaning
 
 
 def text(value: t.Any) -> str | None:

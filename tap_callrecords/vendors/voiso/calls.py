@@ -13,7 +13,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_callrecords.call_records import CallRow
-from tap_callrecords.call_records.values import lookup, seconds_before, text
+from tap_callrecords.call_records.values import Vocabulary, seconds_before, text
 from tap_callrecords.core.phones import to_e164
 
 if t.TYPE_CHECKING:
@@ -26,7 +26,7 @@ CURRENCY = "USD"
 _OUTBOUND_VOICE = ("voice", "outbound")
 _MESSAGING = ("messaging", None)
 #: ``type`` -> (channel, direction). Keys as Voiso sends them (the docs write some with
-#: spaces or hyphens: ``outbound SMS``, ``click-to-call``; :func:`lookup` reads both).
+#: spaces or hyphens: ``outbound SMS``, ``click-to-call``; :class:`Vocabulary` reads both).
 #: Digital conversations carry no direction; an HLR lookup is no interaction: both null.
 TYPES: dict[str, tuple[str | None, str | None]] = {
     "inbound": ("voice", "inbound"),
@@ -74,12 +74,15 @@ DISPOSITIONS: dict[str, str] = {
     "not_delivered": "failed",
     "route_unavailable": "failed",
 }
+#: The tables as the mappings read them (v4's too).
+TYPE_OF = Vocabulary(TYPES, _UNKNOWN_TYPE)
+OUTCOME_OF = Vocabulary(DISPOSITIONS, None)
 
 
 def voiso_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     """The ``call_records`` row of a ``voiso_cdr`` record (every column but ``raw``)."""
     get = record.get
-    channel, direction = lookup(TYPES, get("type"), _UNKNOWN_TYPE)
+    channel, direction = TYPE_OF[get("type")]
     if direction == "inbound":
         customer, business = get("from"), get("to")
     elif direction == "outbound":
@@ -102,7 +105,7 @@ def voiso_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
         None,  # talk_seconds
         None,  # wait_seconds
         None,  # hold_seconds
-        lookup(DISPOSITIONS, disposition, None),  # outcome
+        OUTCOME_OF[disposition],  # outcome
         disposition,  # vendor_outcome
         text(get("agent_id")),  # agent_id
         get("agent"),  # agent_name
