@@ -11,7 +11,7 @@ the phone numbers and the region setting.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ import pytest
 from jsonschema import Draft7Validator
 
 from tap_callrecords.call_records import CHANNELS, DIRECTIONS, FIELDS, OUTCOMES, SCHEMA, CallRow
+from tap_callrecords.call_records.values import seconds_before
 from tap_callrecords.core import phones
 from tap_callrecords.core.phones import check_region, to_e164
 from tap_callrecords.sandbox.smartflo import SmartfloAPI
@@ -862,3 +863,19 @@ def test_default_phone_region_setting(vendor):
     for good in ({"default_phone_region": "GB"}, {}):
         assert not any("default_phone_region" in message for message in vendor.validate(good))
     assert set(phonenumbers.SUPPORTED_REGIONS) >= {"IN", "US", "GB", "NL"}
+
+
+@pytest.mark.parametrize(("moment", "seconds"), [
+    ("2024-07-31T15:43:09.000000+00:00", 79),  # within the hour
+    ("2024-07-31T15:00:05.250000+00:00", 6),  # into the hour before
+    ("2024-03-01T00:00:00.000000+00:00", 1),  # the leap day
+    ("2025-01-01T00:00:00.123456+00:00", 86_401),  # the year before
+    ("1970-01-01T00:00:10.000000+00:00", 11),  # before the epoch
+    ("2024-07-31T15:43:09.000000+00:00", -3600),  # a negative duration adds
+    ("2024-07-03T12:41:50-03:00", 10),  # not the tap's form: the offset kept
+    ("2024-07-03T12:41:50+00:00", 10),  # no fraction
+    ("2024-07-31T15:43:09.000000+00:00", 2.5),  # not whole seconds
+])
+def test_seconds_before_is_datetime_arithmetic(moment, seconds):
+    assert seconds_before(moment, seconds) == (
+        datetime.fromisoformat(moment) - timedelta(seconds=seconds)).isoformat(timespec="microseconds")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_callrecords.call_records import CallRow
-from tap_callrecords.call_records.values import lookup, text
+from tap_callrecords.call_records.values import Vocabulary, text
 from tap_callrecords.core.phones import to_e164
 
 if t.TYPE_CHECKING:
@@ -28,6 +28,8 @@ DIRECTIONS: dict[str, str] = {"inbound": "inbound", "outbound": "outbound", "int
 #: ``status`` -> outcome. Smartflo's ``missed`` also covers callers who hung up before an
 #: agent answered: it does not tell them apart (``reason`` is documented as internal).
 STATUSES: dict[str, str] = {"answered": "answered", "missed": "missed"}
+DIRECTION_OF = Vocabulary(DIRECTIONS, None)
+OUTCOME_OF = Vocabulary(STATUSES, None)
 
 
 def _answering_agent_id(call_flow: t.Any) -> str | None:
@@ -62,7 +64,7 @@ def smartflo_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     get = record.get
     dialer = get("dialer_call_details")
     status = get("status")
-    outcome = "voicemail" if get("voicemail_recording") else lookup(STATUSES, status, None)
+    outcome = "voicemail" if get("voicemail_recording") else OUTCOME_OF[status]
     if dialer:
         wait, hold = dialer.get("call_wait_time"), _hold_seconds(dialer)
         disposition, dialer_queue = dialer.get("disposition_name"), dialer.get("inbound_queue")
@@ -73,7 +75,7 @@ def smartflo_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
         VENDOR,  # vendor
         text(get("id")),  # call_id
         CHANNEL,  # channel
-        lookup(DIRECTIONS, get("direction"), None),  # direction
+        DIRECTION_OF[get("direction")],  # direction
         get("start_time"),  # started_at
         get("end_time"),  # ended_at
         get("call_duration"),  # duration_seconds

@@ -15,7 +15,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_callrecords.call_records import CallRow
-from tap_callrecords.call_records.values import lookup, seconds_between, text
+from tap_callrecords.call_records.values import Vocabulary, seconds_between, text
 from tap_callrecords.core.phones import to_e164
 
 if t.TYPE_CHECKING:
@@ -35,13 +35,14 @@ CALL_TYPES: dict[str, tuple[str | None, str | None]] = {
     "outbound_missed": ("outbound", "missed"),
 }
 _UNKNOWN_TYPE: tuple[str | None, str | None] = (None, None)
+CALL_TYPE_OF = Vocabulary(CALL_TYPES, _UNKNOWN_TYPE)
 
 
 def talkdesk_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     """The ``call_records`` row of a ``talkdesk_calls`` record (every column but ``raw``)."""
     get = record.get
     call_type = get("call_type")
-    direction, outcome = lookup(CALL_TYPES, call_type, _UNKNOWN_TYPE)
+    direction, outcome = CALL_TYPE_OF[call_type]
     start, end = get("start_time"), get("end_time")
     return CallRow(  # by position, in column order (see CallRow)
         VENDOR,  # vendor

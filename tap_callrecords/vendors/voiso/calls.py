@@ -11,10 +11,9 @@ that less ``duration`` (the end itself when Voiso gives no duration).
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime, timedelta
 
 from tap_callrecords.call_records import CallRow
-from tap_callrecords.call_records.values import lookup, text
+from tap_callrecords.call_records.values import Vocabulary, seconds_before, text
 from tap_callrecords.core.phones import to_e164
 
 if t.TYPE_CHECKING:
@@ -27,7 +26,7 @@ CURRENCY = "USD"
 _OUTBOUND_VOICE = ("voice", "outbound")
 _MESSAGING = ("messaging", None)
 #: ``type`` -> (channel, direction). Keys as Voiso sends them (the docs write some with
-#: spaces or hyphens: ``outbound SMS``, ``click-to-call``; :func:`lookup` reads both).
+#: spaces or hyphens: ``outbound SMS``, ``click-to-call``; :class:`Vocabulary` reads both).
 #: Digital conversations carry no direction; an HLR lookup is no interaction: both null.
 TYPES: dict[str, tuple[str | None, str | None]] = {
     "inbound": ("voice", "inbound"),
@@ -75,12 +74,15 @@ DISPOSITIONS: dict[str, str] = {
     "not_delivered": "failed",
     "route_unavailable": "failed",
 }
+#: The tables as the mappings read them (v4's too).
+TYPE_OF = Vocabulary(TYPES, _UNKNOWN_TYPE)
+OUTCOME_OF = Vocabulary(DISPOSITIONS, None)
 
 
 def voiso_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     """The ``call_records`` row of a ``voiso_cdr`` record (every column but ``raw``)."""
     get = record.get
-    channel, direction = lookup(TYPES, get("type"), _UNKNOWN_TYPE)
+    channel, direction = TYPE_OF[get("type")]
     if direction == "inbound":
         customer, business = get("from"), get("to")
     elif direction == "outbound":
@@ -89,8 +91,7 @@ def voiso_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
         customer = business = None
     timestamp: str = record["timestamp"]
     duration = get("duration")
-    started = (datetime.fromisoformat(timestamp) - timedelta(seconds=duration)).isoformat(
-        timespec="microseconds") if duration else timestamp
+    started = seconds_before(timestamp, duration) if duration else timestamp
     disposition = get("disposition")
     cpc = get("cpc")
     return CallRow(  # by position, in column order (see CallRow)
@@ -104,7 +105,7 @@ def voiso_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
         None,  # talk_seconds
         None,  # wait_seconds
         None,  # hold_seconds
-        lookup(DISPOSITIONS, disposition, None),  # outcome
+        OUTCOME_OF[disposition],  # outcome
         disposition,  # vendor_outcome
         text(get("agent_id")),  # agent_id
         get("agent"),  # agent_name

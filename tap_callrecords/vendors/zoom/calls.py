@@ -14,7 +14,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_callrecords.call_records import CallRow
-from tap_callrecords.call_records.values import lookup, text
+from tap_callrecords.call_records.values import Vocabulary, text
 from tap_callrecords.core.phones import to_e164
 
 if t.TYPE_CHECKING:
@@ -47,6 +47,8 @@ RESULTS: dict[str, str] = {
     "overflowed_to_disconnect": "missed",
     "overflowed_to_inbox": "voicemail",
 }
+DIRECTION_OF = Vocabulary(DIRECTIONS, None)
+OUTCOME_OF = Vocabulary(RESULTS, None)
 #: The currency of a charge by its symbol (Zoom writes ``"$0.019"``). A charge with a
 #: three-letter code instead (``"USD 0.019"``) gives that code.
 CURRENCY_SYMBOLS: dict[str, str] = {"$": "USD", "€": "EUR", "£": "GBP", "₹": "INR", "¥": "JPY"}
@@ -69,7 +71,7 @@ def charge_currency(charge: t.Any) -> str | None:
 def zoom_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     """The ``call_records`` row of a ``zoom_voice_calls`` record (every column but ``raw``)."""
     get = record.get
-    direction = lookup(DIRECTIONS, get("direction"), None)
+    direction = DIRECTION_OF[get("direction")]
     customer = get("consumer_number")
     if direction == "inbound":
         business = get("callee_number")
@@ -80,7 +82,7 @@ def zoom_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     else:
         business = None
     result = get("result")
-    outcome = lookup(RESULTS, result, None)
+    outcome = OUTCOME_OF[result]
     if outcome is None and get("inbox"):
         outcome = "voicemail"
     agents = get("agents")

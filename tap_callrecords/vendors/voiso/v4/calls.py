@@ -16,22 +16,22 @@ from __future__ import annotations
 import typing as t
 
 from tap_callrecords.call_records import CallRow
-from tap_callrecords.call_records.values import lookup, seconds_between, text
+from tap_callrecords.call_records.values import Vocabulary, seconds_between, text
 from tap_callrecords.core.phones import to_e164
-from tap_callrecords.vendors.voiso.calls import DISPOSITIONS, TYPES, VENDOR
+from tap_callrecords.vendors.voiso.calls import OUTCOME_OF, TYPE_OF, VENDOR
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
 #: ``type`` -> channel; a conversation's channel is read from ``data.channel``.
 CHANNELS: dict[str, str | None] = {"call": "voice", "sms": "sms", "hlr_lookup": None}
-_NO_TYPE: tuple[str | None, str | None] = (None, None)
+CHANNEL_OF = Vocabulary(CHANNELS, None)
 
 
 def _channel(kind: t.Any, data: Mapping[str, t.Any]) -> str | None:
     if kind == "conversation":
-        return lookup(TYPES, data.get("channel"), _NO_TYPE)[0] or "messaging"
-    return lookup(CHANNELS, kind, None)
+        return TYPE_OF[data.get("channel")][0] or "messaging"
+    return CHANNEL_OF[kind]
 
 
 def voiso_v4_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
@@ -41,7 +41,7 @@ def voiso_v4_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
     kind = get("type")
     channel = _channel(kind, data)
     direction = None if kind in ("conversation", "hlr_lookup") else (
-        lookup(TYPES, get("subtype"), _NO_TYPE)[1] or lookup(TYPES, data.get("direction"), _NO_TYPE)[1])
+        TYPE_OF[get("subtype")][1] or TYPE_OF[data.get("direction")][1])
     if direction == "inbound":
         customer, business = data.get("from"), data.get("to")
     elif direction == "outbound":
@@ -65,7 +65,7 @@ def voiso_v4_call(record: Mapping[str, t.Any], region: str | None) -> CallRow:
         data.get("talk_time"),  # talk_seconds
         data.get("wait_time"),  # wait_seconds
         data.get("hold_time"),  # hold_seconds
-        lookup(DISPOSITIONS, disposition, None),  # outcome
+        OUTCOME_OF[disposition],  # outcome
         disposition,  # vendor_outcome
         text(get("user_id")),  # agent_id
         get("user_name"),  # agent_name
