@@ -99,6 +99,49 @@ def test_stopping_early_stops_the_workers():
                 if thread.name.startswith("stop-early-window")]
 
 
+def gated_fetch(started: list[int], first_may_answer: threading.Event):
+    """A fetch whose first window answers only once ``first_may_answer`` is set."""
+
+    def fetch(window: Window):
+        day = (window.start - START).days
+        started.append(day)
+        if day == 0:
+            first_may_answer.wait(5)
+        yield {"id": f"{day}-0", "day": day}
+
+    return fetch
+
+
+def test_other_windows_wait_for_the_first_reply_unless_the_credentials_are_known_good():
+    """A first reply may teach the client something (is the key good, which header form);
+    only when the vendor has already accepted the credentials do windows start before it."""
+    for opens_early, alone in ((None, True), (lambda: False, True), (lambda: True, False)):
+        started: list[int] = []
+        answer = threading.Event()
+        reader = read_ahead(windows(6), gated_fetch(started, answer), parallel=3, name="gate",
+                            opens_early=opens_early)
+        _, records = next(reader)
+        time.sleep(0.2)  # time for other windows to start, were the gate open
+        assert (started == [0]) is alone, (opens_early, started)
+        answer.set()
+        assert [record["id"] for record in records] == ["0-0"]
+        assert [(w.start - START).days for w, _ in reader] == [1, 2, 3, 4, 5]
+
+
+def test_a_failure_deciding_the_gate_is_the_first_window_s_failure():
+    started: list[int] = []
+
+    def refused() -> bool:
+        raise RuntimeError("credentials refused")
+
+    reader = read_ahead(windows(6), gated_fetch(started, threading.Event()), parallel=3, name="gate-fail",
+                        opens_early=refused)
+    with pytest.raises(RuntimeError, match="credentials refused"):
+        for _, records in reader:
+            list(records)
+    assert started == []
+
+
 def test_a_pause_holds_every_request_of_the_account():
     limiter = RequestRateLimiter(1000)
     limiter.pause(0.3)

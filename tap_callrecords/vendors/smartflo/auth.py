@@ -54,6 +54,11 @@ class HeaderForm:
             self._settled = True
         return response
 
+    @property
+    def settled(self) -> bool:
+        """Whether a request sent in the current form has succeeded."""
+        return self._settled
+
     def switch(self) -> bool:
         """After a 401: the other form, if none has worked yet and it was not tried."""
         if self._settled or self._switched:
@@ -105,6 +110,12 @@ class SmartfloLoginAuth(RenewableTokenAuth):
         """A 401 before any success: the other header form with the same token; after one,
         the base class's renewal."""
         return self.form.switch() or super().invalidate(sent)
+
+    def accepts_credentials(self) -> bool:
+        """A login token says nothing of the header form: until a request sent in one form
+        has succeeded, one request goes out before the others (a wrong form costs one 401,
+        not one per window in flight)."""
+        return self.form.settled and super().accepts_credentials()
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self.scheme = self.form.scheme
