@@ -9,6 +9,7 @@ killed with windows in flight resumes without a loss.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -140,6 +141,34 @@ def test_a_failure_deciding_the_gate_is_the_first_window_s_failure():
         for _, records in reader:
             list(records)
     assert started == []
+
+
+@pytest.mark.parametrize("cap", [5, 10, 2.5])
+def test_the_limiter_keeps_every_second_to_the_cap_and_reaches_it(cap):
+    """Four threads asking as fast as they can: no one-second span holds more requests
+    than the cap allows, and the pace stays close to the cap."""
+    limiter = RequestRateLimiter(cap)
+    sent: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + 2.6
+
+    def ask() -> None:
+        while time.monotonic() < stop:
+            limiter.wait()
+            with lock:
+                sent.append(time.monotonic())
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent.sort()
+    busiest = max(sum(1 for other in sent[index:] if other < moment + 1.0)
+                  for index, moment in enumerate(sent))
+    assert busiest <= math.ceil(cap), sent  # 2.5/s: three in some seconds, never four
+    rate = (len(sent) - 1) / (sent[-1] - sent[0])
+    assert rate >= 0.9 * cap, (rate, sent)
 
 
 def test_a_pause_holds_every_request_of_the_account():
