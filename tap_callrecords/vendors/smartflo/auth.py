@@ -92,8 +92,10 @@ class SmartfloLoginAuth(RenewableTokenAuth):
 
     The base class renews it a minute before expiry and once after a 401. Smartflo's
     rate limit is account-wide, so a login counts against it: ``throttle`` (the
-    client's rate limiter) is waited on before the login and again before the request
-    that needed it, which keeps every request, logins included, under the cap.
+    client's rate limiter) is waited on before the login. The request that needed the
+    token waits on the same limiter after it (the client waits once a request is
+    prepared), so every request, logins included, stays under the cap; a second wait
+    here would only hold a turn no request uses.
     """
 
     def __init__(
@@ -131,7 +133,6 @@ class SmartfloLoginAuth(RenewableTokenAuth):
             headers={"Accept": "application/json"},
             timeout=self.timeout,
         )
-        self.throttle()
         self.check_token_response(response)
         try:
             body = response.json()
