@@ -202,6 +202,20 @@ def test_a_fresh_token_refused_is_one_clear_error_naming_the_settings(server):
         client_for(server, auth=CountingTokenAuth()).get_page("/calls", {}, records_key="calls")
 
 
+def test_a_token_fetched_before_the_first_request_is_still_fresh_when_refused(server):
+    """Asking whether the credentials are accepted (windows in flight start on it) fetches
+    the token early; a 401 for its first use is still a good-looking token refused."""
+    server.script("GET", "/calls", Scripted(401))
+    auth = CountingTokenAuth()
+    client = client_for(server, auth=auth)
+
+    assert client.credentials_accepted()
+    with pytest.raises(VendorAuthError, match=r"rejected the credentials"):
+        client.get_page("/calls", {}, records_key="calls")
+    assert [seen.headers["Authorization"] for seen in server.requests_to("/calls")] == ["Bearer token-1"]
+    assert not client_for(server).credentials_accepted()  # a key sent as is: only a reply tells
+
+
 def test_a_fatal_error_is_redacted_and_never_quotes_the_query_string(server):
     SECRETS.add("sk-live-abcdef123456")
     server.script("GET", "/calls", Scripted(400, {"message": "bad key sk-live-abcdef123456"}))

@@ -9,6 +9,7 @@ killed with windows in flight resumes without a loss.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -97,6 +98,77 @@ def test_stopping_early_stops_the_workers():
         time.sleep(0.01)
     assert not [thread.name for thread in threading.enumerate()
                 if thread.name.startswith("stop-early-window")]
+
+
+def gated_fetch(started: list[int], first_may_answer: threading.Event):
+    """A fetch whose first window answers only once ``first_may_answer`` is set."""
+
+    def fetch(window: Window):
+        day = (window.start - START).days
+        started.append(day)
+        if day == 0:
+            first_may_answer.wait(5)
+        yield {"id": f"{day}-0", "day": day}
+
+    return fetch
+
+
+def test_other_windows_wait_for_the_first_reply_unless_the_credentials_are_known_good():
+    """A first reply may teach the client something (is the key good, which header form);
+    only when the vendor has already accepted the credentials do windows start before it."""
+    for opens_early, alone in ((None, True), (lambda: False, True), (lambda: True, False)):
+        started: list[int] = []
+        answer = threading.Event()
+        reader = read_ahead(windows(6), gated_fetch(started, answer), parallel=3, name="gate",
+                            opens_early=opens_early)
+        _, records = next(reader)
+        time.sleep(0.2)  # time for other windows to start, were the gate open
+        assert (started == [0]) is alone, (opens_early, started)
+        answer.set()
+        assert [record["id"] for record in records] == ["0-0"]
+        assert [(w.start - START).days for w, _ in reader] == [1, 2, 3, 4, 5]
+
+
+def test_a_failure_deciding_the_gate_is_the_first_window_s_failure():
+    started: list[int] = []
+
+    def refused() -> bool:
+        raise RuntimeError("credentials refused")
+
+    reader = read_ahead(windows(6), gated_fetch(started, threading.Event()), parallel=3, name="gate-fail",
+                        opens_early=refused)
+    with pytest.raises(RuntimeError, match="credentials refused"):
+        for _, records in reader:
+            list(records)
+    assert started == []
+
+
+@pytest.mark.parametrize("cap", [5, 10, 2.5])
+def test_the_limiter_keeps_every_second_to_the_cap_and_reaches_it(cap):
+    """Four threads asking as fast as they can: no one-second span holds more requests
+    than the cap allows, and the pace stays close to the cap."""
+    limiter = RequestRateLimiter(cap)
+    sent: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + 2.6
+
+    def ask() -> None:
+        while time.monotonic() < stop:
+            limiter.wait()
+            with lock:
+                sent.append(time.monotonic())
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent.sort()
+    busiest = max(sum(1 for other in sent[index:] if other < moment + 1.0)
+                  for index, moment in enumerate(sent))
+    assert busiest <= math.ceil(cap), sent  # 2.5/s: three in some seconds, never four
+    rate = (len(sent) - 1) / (sent[-1] - sent[0])
+    assert rate >= 0.9 * cap, (rate, sent)
 
 
 def test_a_pause_holds_every_request_of_the_account():

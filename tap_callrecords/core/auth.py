@@ -127,14 +127,32 @@ class RenewableTokenAuth(requests.auth.AuthBase):
     def token(self) -> str:
         """A token valid for at least ``renew_margin``."""
         with self._lock:
-            if self._token is None or time.monotonic() >= self._expires_at:
-                token, lifetime = self._fetch()
-                SECRETS.add(token)
-                self._token = token
-                self._expires_at = time.monotonic() + max(0.0, lifetime - self.renew_margin.total_seconds())
-                self._uses = 0
+            token = self._current()
             self._uses += 1
-            return self._token
+            return token
+
+    def accepts_credentials(self) -> bool:
+        """Whether the vendor accepts the credentials, asked before the first request.
+
+        A token is fetched now if there is none (the first request would fetch it anyway),
+        not counted as a use: a 401 for its first use still means a fresh token refused.
+        A token issued is the vendor's word that the credentials are good, so several
+        requests may go out before any reply; a subclass that still learns something from
+        the first reply (how to send the token) says ``False`` until it has.
+        """
+        with self._lock:
+            self._current()
+        return True
+
+    def _current(self) -> str:
+        """The token, fetched first if there is none or it is about to expire (the lock held)."""
+        if self._token is None or time.monotonic() >= self._expires_at:
+            token, lifetime = self._fetch()
+            SECRETS.add(token)
+            self._token = token
+            self._expires_at = time.monotonic() + max(0.0, lifetime - self.renew_margin.total_seconds())
+            self._uses = 0
+        return self._token
 
     def invalidate(self, sent: str | None = None) -> bool:
         """Forget the token after a 401; ``False`` if a fresh token was already refused.

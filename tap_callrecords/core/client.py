@@ -205,6 +205,13 @@ class VendorClient:
         self.requests_sent = 0
         self.retries = 0
 
+    def credentials_accepted(self) -> bool:
+        """Whether the vendor has accepted the credentials before any data request: a token
+        issued for them (fetched now if need be) by an auth with nothing left to learn from
+        a first reply. ``False`` for a key sent as is: only a reply tells whether it is good."""
+        accepts = getattr(self.auth, "accepts_credentials", None)
+        return bool(accepts is not None and accepts())
+
     def url(self, path: str) -> str:
         """An absolute URL for a path below the API root (absolute URLs pass through)."""
         return path if "://" in path else f"{self.base_url}{path}"

@@ -152,7 +152,8 @@ class PagedFetcher:
 
     def read(self, windows: Iterable[Window]) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
         """Each window with its records, in window order, up to ``parallel`` windows read at once."""
-        return read_ahead(windows, self.fetch, parallel=self.parallel, name=self.name)
+        return read_ahead(windows, self.fetch, parallel=self.parallel, name=self.name,
+                          opens_early=self.client.credentials_accepted)
 
     def fetch(self, window: Window) -> Iterator[Mapping[str, t.Any]]:
         """Every record of the window, each once, accounted for against the vendor's count.

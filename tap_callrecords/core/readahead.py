@@ -159,12 +159,16 @@ def read_ahead(
     *,
     parallel: int,
     name: str,
+    opens_early: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[Window, Iterator[Mapping[str, t.Any]]]]:
     """Each window with its records, in window order, up to ``parallel`` windows read at once.
 
     Hand each window's records out (consume them) before asking for the next window. A
     window whose read failed hands out the records read before the failure, then raises
-    it; no window after it is started.
+    it; no window after it is started. ``opens_early``: asked once, before the first
+    window's first request; ``True`` (the vendor has accepted the credentials, and a
+    reply has nothing more to teach) starts the other windows at once, without waiting
+    for the first window's first reply. What it raises is the first window's failure.
     """
     if parallel <= 1:
         for window in windows:
@@ -180,13 +184,20 @@ def read_ahead(
     exhausted = False
     #: The first window's first reply: until then no other window is started, so that
     #: wrong credentials (or a vendor that is down) cost one refused request, not one per
-    #: window.
+    #: window; unless ``opens_early`` says the credentials are known to be good.
     first_answer = threading.Event()
+
+    def first(window: Window) -> Iterator[Mapping[str, t.Any]]:
+        """The first window's records, the gate opened before them if ``opens_early`` allows."""
+        if opens_early is not None and opens_early():
+            first_answer.set()
+        yield from fetch(window)
 
     def work(number: int) -> None:
         nonlocal exhausted
         if number:
             first_answer.wait()
+        opening = number == 0  # the others wait: this worker takes the first window
         while True:
             with state:
                 while not cancelled.is_set() and not exhausted and len(started) >= ahead:
@@ -201,7 +212,8 @@ def read_ahead(
                 buffer = _WindowBuffer(window, cancelled, first_answer if number == 0 else threading.Event())
                 started.append(buffer)
                 state.notify_all()
-            buffer.fill(fetch(window))
+            buffer.fill(first(window) if opening else fetch(window))
+            opening = False
             if buffer.failed:
                 with state:
                     exhausted = True  # start nothing after a failed window

@@ -54,6 +54,11 @@ class HeaderForm:
             self._settled = True
         return response
 
+    @property
+    def settled(self) -> bool:
+        """Whether a request sent in the current form has succeeded."""
+        return self._settled
+
     def switch(self) -> bool:
         """After a 401: the other form, if none has worked yet and it was not tried."""
         if self._settled or self._switched:
@@ -87,8 +92,10 @@ class SmartfloLoginAuth(RenewableTokenAuth):
 
     The base class renews it a minute before expiry and once after a 401. Smartflo's
     rate limit is account-wide, so a login counts against it: ``throttle`` (the
-    client's rate limiter) is waited on before the login and again before the request
-    that needed it, which keeps every request, logins included, under the cap.
+    client's rate limiter) is waited on before the login. The request that needed the
+    token waits on the same limiter after it (the client waits once a request is
+    prepared), so every request, logins included, stays under the cap; a second wait
+    here would only hold a turn no request uses.
     """
 
     def __init__(
@@ -106,6 +113,12 @@ class SmartfloLoginAuth(RenewableTokenAuth):
         the base class's renewal."""
         return self.form.switch() or super().invalidate(sent)
 
+    def accepts_credentials(self) -> bool:
+        """A login token says nothing of the header form: until a request sent in one form
+        has succeeded, one request goes out before the others (a wrong form costs one 401,
+        not one per window in flight)."""
+        return self.form.settled and super().accepts_credentials()
+
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self.scheme = self.form.scheme
         super().__call__(request)
@@ -120,7 +133,6 @@ class SmartfloLoginAuth(RenewableTokenAuth):
             headers={"Accept": "application/json"},
             timeout=self.timeout,
         )
-        self.throttle()
         self.check_token_response(response)
         try:
             body = response.json()
