@@ -39,7 +39,7 @@ def test_date_and_time_are_india_time_in_records_and_in_the_query(sandbox, run_t
     for record in records:
         local = datetime.fromisoformat(f"{record['date']}T{record['time']}").replace(tzinfo=IST)
         assert local == datetime.fromisoformat(record["start_time"])  # date + time are India time
-    query = SMARTFLO.stats(sandbox)["vendor"]["last_query"]
+    query = SMARTFLO.stats(sandbox)["vendor"]["latest_window_query"]
     assert query["from_date"] == "2024-07-03 04:29:59" and query["to_date"] == "2024-07-03 05:30:00"
 
 

@@ -114,7 +114,7 @@ class SmartfloAPI(VendorAPI):
             self.recent: deque[float] = deque()
             self.observed: dict[str, Any] = {"logins": 0, "failed_logins": 0, "expired_token_401s": 0,
                                              "rate_limited": 0, "bearer_prefixed": 0, "bare": 0,
-                                             "last_query": None, "filters_read": None, "wrong_form_401s": 0}
+                                             "last_query": None, "latest_window_query": None, "filters_read": None, "wrong_form_401s": 0}
             super().reset()
 
     def add_records(self, records: list[dict[str, Any]]) -> None:
@@ -361,7 +361,14 @@ class SmartfloAPI(VendorAPI):
             return 3 * page
 
     def _records(self, request: Request) -> Response:
-        self.observed["last_query"] = {k: v if len(v) > 1 else v[0] for k, v in request.query.items()}
+        query = {k: v if len(v) > 1 else v[0] for k, v in request.query.items()}
+        with self.lock:
+            self.observed["last_query"] = query
+            # With windows in flight the last request need not be the last window's: the
+            # query reaching furthest is kept too (the filter's text sorts as its time).
+            latest = self.observed["latest_window_query"]
+            if latest is None or str(query.get("to_date", "")) >= str(latest.get("to_date", "")):
+                self.observed["latest_window_query"] = query
         bounds: dict[str, int | None] = {}
         for name in ("from_date", "to_date"):
             value = request.param(name)
