@@ -70,6 +70,14 @@ every_fault_target = pytest.mark.parametrize(
     [pytest.param(profile, target, id=target_id(profile, target))
      for profile in PROFILES for target in profile.fault_targets],
 )
+#: The ways to authenticate that the tap trades for access tokens (each with its token
+#: reply's lifetime given as a number, as null and left out).
+every_token_credential = pytest.mark.parametrize(
+    ("profile", "credentials", "lifetime_form"),
+    [pytest.param(profile, credentials, form, id=f"{profile}-{credentials.name}-{form}")
+     for profile in PROFILES for credentials in profile.credentials if credentials.token_renewals
+     for form in ("null", "missing")],
+)
 every_credential_and_fault_target = pytest.mark.parametrize(
     ("profile", "credentials", "target"),
     [pytest.param(profile, credentials, target, id=target_id(profile, target, credentials.name))
@@ -311,6 +319,23 @@ def test_survives_a_request_that_times_out(sandbox, run_tap, profile, target):
 
 
 # -- Credentials and secrets ----------------------------------------------------------------------------
+
+
+@every_token_credential
+def test_a_token_reply_without_a_lifetime_is_used_and_renewed_on_401(sandbox, run_tap, profile, credentials,
+                                                                      lifetime_form):
+    sync = profile.secrets
+    options = profile.configure(sandbox, sync, expires_in_reply=lifetime_form, **profile.token_churn)
+    settings = {**sync.settings, **credentials.settings}
+    config = profile.config(sandbox, options, settings=settings, **FAST_RETRIES)
+
+    run = run_tap(config)
+
+    assert run.returncode == 0, run.stderr
+    assert len({record[profile.primary_key] for record in run.records(profile.stream)}) == sync.count
+    stats = profile.stats(sandbox)
+    assert credentials.token_renewals(stats) >= 1 and stats["statuses"]["401"] >= 1
+    assert_nothing_left_behind(sandbox, profile)
 
 
 @every_credential_and_fault_target

@@ -412,17 +412,3 @@ def test_zoom_page_tokens_handed_out_without_end_are_bounded_by_the_count(sandbo
     assert_one_clear_error(run, "kept serving records in the window", "where the vendor's count says 50")
     assert "replication_key_value" not in json.dumps(run.states)
     assert len(run.records(ZOOM.stream)) <= 1101
-
-
-@pytest.mark.parametrize("reply", ["null", "missing"])
-def test_a_zoom_token_reply_without_expires_in_is_used_and_renewed_on_401(sandbox, run_tap, reply):
-    from tests.vendors import ZOOM
-
-    # The tokens are revoked after a few requests: the token is renewed on the 401.
-    options = ZOOM.configure(sandbox, count=300, expires_in_reply=reply, revoke_tokens_after=3, **ZOOM_DAY)
-
-    run = run_tap(ZOOM.config(sandbox, options, settings={"page_size": 50}, **FAST))
-
-    assert run.returncode == 0, run.stderr
-    assert len({record["engagement_id"] for record in run.records(ZOOM.stream)}) == 300
-    assert ZOOM.stats(sandbox)["vendor"]["tokens_issued"] == 2

@@ -105,6 +105,17 @@ def json_response(status: int, body: Any, **headers: str) -> Response:
     return Response(status, body, {"Content-Type": "application/json", **headers})
 
 
+def token_reply(reply: dict[str, Any], lifetime_form: str) -> Response:
+    """An OAuth-style token reply whose ``expires_in`` is given as ``lifetime_form`` says:
+    "number" (as in ``reply``), "null" or "missing" (a reply that leaves the lifetime
+    unsaid, which the tap must still use and renew on a 401)."""
+    if lifetime_form == "null":
+        reply = {**reply, "expires_in": None}
+    elif lifetime_form == "missing":
+        reply = {name: value for name, value in reply.items() if name != "expires_in"}
+    return json_response(200, reply)
+
+
 class VendorAPI:
     """Base for a vendor module: its URL prefix, options, data set and request handling.
 

@@ -38,7 +38,14 @@ from typing import Any, ClassVar
 import msgspec
 
 from tap_callrecords.sandbox.data import local_date_time, mix
-from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
+from tap_callrecords.sandbox.server import (
+    JSON_ENCODER,
+    Request,
+    Response,
+    VendorAPI,
+    json_response,
+    token_reply,
+)
 
 IST_SECONDS = 19_800  # UTC+05:30
 IST = timezone(timedelta(seconds=IST_SECONDS))
@@ -63,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "email": "ops@sandbox.example",
     "password": "sandbox-smartflo-password",
     "token_expires_in": 3600,
+    # How the login reply gives ``expires_in``: "number" (the lifetime), "null" or "missing".
+    "expires_in_reply": "number",
     "token_max_requests": 0,
     "to_date_inclusive": True,
     "rate_limit_per_second": 0,
@@ -114,7 +123,8 @@ class SmartfloAPI(VendorAPI):
             self.recent: deque[float] = deque()
             self.observed: dict[str, Any] = {"logins": 0, "failed_logins": 0, "expired_token_401s": 0,
                                              "rate_limited": 0, "bearer_prefixed": 0, "bare": 0,
-                                             "last_query": None, "latest_window_query": None, "filters_read": None, "wrong_form_401s": 0}
+                                             "last_query": None, "latest_window_query": None,
+                                             "filters_read": None, "wrong_form_401s": 0}
             super().reset()
 
     def add_records(self, records: list[dict[str, Any]]) -> None:
@@ -305,8 +315,8 @@ class SmartfloAPI(VendorAPI):
             token = f"sf{number}.{mix(self.seed * 7919 + number):016x}{mix(number):016x}"
             limit = int(o["token_max_requests"] or 0)
             self.tokens[token] = limit or None
-        return json_response(200, {"success": True, "access_token": token, "token_type": "bearer",
-                                   "expires_in": o["token_expires_in"]})
+        return token_reply({"success": True, "access_token": token, "token_type": "bearer",
+                            "expires_in": o["token_expires_in"]}, o["expires_in_reply"])
 
     def _check_token(self, request: Request) -> Response | None:
         header = request.headers.get("authorization", "").strip()

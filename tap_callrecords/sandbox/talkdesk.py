@@ -111,7 +111,14 @@ from zoneinfo import ZoneInfo, available_timezones
 import msgspec
 
 from tap_callrecords.sandbox.data import mix, uuid_for
-from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
+from tap_callrecords.sandbox.server import (
+    JSON_ENCODER,
+    Request,
+    Response,
+    VendorAPI,
+    json_response,
+    token_reply,
+)
 from tap_callrecords.sandbox.talkdesk_reports import (
     REPORTS,
     SPREAD_SECONDS,
@@ -155,6 +162,8 @@ DEFAULTS: dict[str, Any] = {
     "seed": 1,
     "token_lifetime": 600,
     "revoke_tokens_after": None,
+    # How the token reply gives ``expires_in``: "number" (the lifetime), "null" or "missing".
+    "expires_in_reply": "number",
     "job_duration": 0.2,
     "fail_jobs": 0,
     "fail_all_jobs": False,
@@ -750,8 +759,8 @@ class TalkdeskAPI(VendorAPI):
             self.stats.tokens_issued += 1
             token = f"{TOKEN_PREFIX}{self.stats.tokens_issued}x{secrets.token_hex(16)}"
             self.tokens[token] = time.monotonic() + lifetime
-        return json_response(200, {"access_token": token, "token_type": "Bearer", "expires_in": lifetime,
-                                   "scope": " ".join(scopes)})
+        return token_reply({"access_token": token, "token_type": "Bearer", "expires_in": lifetime,
+                            "scope": " ".join(scopes)}, self.options["expires_in_reply"])
 
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")

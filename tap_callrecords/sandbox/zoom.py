@@ -31,7 +31,14 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 from tap_callrecords.sandbox.data import local_date_time, mix, uuid_for
-from tap_callrecords.sandbox.server import JSON_ENCODER, Request, Response, VendorAPI, json_response
+from tap_callrecords.sandbox.server import (
+    JSON_ENCODER,
+    Request,
+    Response,
+    VendorAPI,
+    json_response,
+    token_reply,
+)
 
 POOL_SIZE = 1024
 MAX_PAGE_SIZE = 100
@@ -281,11 +288,7 @@ class ZoomAPI(VendorAPI):
         reply: dict[str, Any] = {"access_token": token, "token_type": "bearer", "expires_in": lifetime,
                                  "scope": "contact_center_voice_call:read:admin",
                                  "api_url": "https://api.zoom.us"}
-        if self.options["expires_in_reply"] == "null":
-            reply["expires_in"] = None
-        elif self.options["expires_in_reply"] == "missing":
-            del reply["expires_in"]
-        return json_response(200, reply)
+        return token_reply(reply, self.options["expires_in_reply"])
 
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
