@@ -135,6 +135,24 @@ def test_every_report_format_gives_the_same_records(sandbox, run_tap, report_for
     assert {span["format"] for span in talkdesk_stats(sandbox)["timespans"]} == {report_format}
 
 
+@pytest.mark.parametrize("report_format", ["csv", "json", "json_bulk"])
+def test_a_cell_past_the_csv_modules_own_limit_is_landed_whole_in_any_format(sandbox, run_tap, report_format):
+    options = configure(sandbox, count=300)
+    transcript = "agent: hello, caller: " + "0123456789abcdef" * 20_000  # 320 KB, a 128 KiB cap
+    sandbox.add_records("talkdesk", {
+        KEY: "10ad10ad10ad10ad10ad10ad10ad10ad", "call_type": "inbound",
+        "start_time": "2024-07-10T12:00:00Z", "end_time": "2024-07-10T12:30:00Z", "transcript": transcript,
+    })
+
+    run = run_tap(config_for(sandbox, options, talkdesk={"report_format": report_format}))
+
+    assert run.returncode == 0, run.stderr
+    records = run.records(STREAM)
+    assert len({record[KEY] for record in records}) == 301
+    long_one = next(record for record in records if record[KEY] == "10ad10ad10ad10ad10ad10ad10ad10ad")
+    assert long_one["extra"]["transcript"] == transcript
+
+
 def test_jobs_run_in_parallel_up_to_the_setting_and_windows_stay_in_order(sandbox, run_tap):
     options = configure(sandbox, count=6_000, start="2024-01-01T00:00:00+00:00",
                         end="2024-12-31T00:00:00+00:00", job_duration=1.5)
@@ -430,11 +448,12 @@ def test_every_redirect_from_the_object_store_is_followed(sandbox, run_tap, stat
     ("duplicate_column", "the CSV header names start_time more than once"),
     ("missing_key", "the CSV header has no interaction_id column"),
     ("wrong_total", 'entries but its "total" says'),
+    ("nested", "an entry of the report file nests deeper than the JSON parser allows"),
 ])
 def test_a_broken_report_file_is_fetched_again_then_one_clear_line(sandbox, run_tap, kind, says):
     options = configure(sandbox, count=300, bad_file=kind, bad_files=1)
     talkdesk = {"window_days": 14, "max_concurrent_jobs": 1,
-                "report_format": "json" if kind == "wrong_total" else "csv"}
+                "report_format": "json" if kind in ("wrong_total", "nested") else "csv"}
 
     healed = run_tap(config_for(sandbox, options, talkdesk=talkdesk, **FAST_RETRIES))
 

@@ -187,7 +187,8 @@ DEFAULTS: dict[str, Any] = {
     # The next ``bad_files`` downloads serve a broken file of this kind instead: "html" (a
     # login page with status 200), "empty" (no bytes), "duplicate_column" (a CSV header
     # naming ``start_time`` twice), "missing_key" (a CSV header without ``interaction_id``),
-    # "wrong_total" (a JSON file whose ``total`` counts one entry more than it holds).
+    # "wrong_total" (a JSON file whose ``total`` counts one entry more than it holds),
+    # "nested" (a JSON file whose first entry nests 100,000 lists deep).
     "bad_file": None,
     "bad_files": 0,
     # Report types the account is not entitled to: a new job of one is a 403.
@@ -666,6 +667,7 @@ class TalkdeskAPI(VendorAPI):
             if job.format == "csv":
                 columns = (*self.columns, *extra_columns)
                 rows = [",".join(csv_cell(r.get(c)) for c in columns) for r in added]
+                end = "\r\n"  # the added rows have their own cells for the extra columns
             else:
                 rows = [JSON_ENCODER.encode(r).decode() for r in added]
             text = (separator + end).join(rows) + end
@@ -977,7 +979,22 @@ class TalkdeskAPI(VendorAPI):
             chunks = _broken_header(chunks, bad)
         elif bad == "wrong_total":
             chunks = _total_one_more(chunks)
+        elif bad == "nested":
+            chunks = _nested_first_entry(chunks)
         return Response(200, headers={"Content-Type": CONTENT_TYPES[job.format]}, chunks=chunks)
+
+
+def _nested_first_entry(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A JSON file's chunks with its first entry gaining a member nested 100,000 lists deep."""
+    deep = b'"deep":' + b"[" * 100_000 + b"]" * 100_000 + b","
+    buffered = b""
+    for chunk in chunks:
+        buffered += chunk
+        if (opening := buffered.find(b"[{")) >= 0:
+            yield buffered[:opening + 2] + deep + buffered[opening + 2:]
+            yield from chunks
+            return
+    yield buffered
 
 
 def _total_one_more(chunks: Iterator[bytes]) -> Iterator[bytes]:
