@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_callrecords.core.jobs import JobFetcher, JobSlots, ReportNotEntitled
-from tap_callrecords.core.records import load_schema
 from tap_callrecords.core.stream import WindowedStream
 from tap_callrecords.core.windows import floor_to_day
 from tap_callrecords.vendors.talkdesk import schemas
@@ -66,6 +65,8 @@ class TalkdeskReportStream(WindowedStream):
     renames: t.ClassVar[dict[str, str]] = {}
     #: For a report without row IDs: the columns the primary key is derived from.
     key_from: t.ClassVar[tuple[str, ...]] = ()
+    #: Each report stream's ``schemas/<stream name>.json`` (the SDK reads each file once).
+    schema = StreamSchema(SchemaDirectory(schemas))
     window_align = staticmethod(floor_to_day)
 
     def __init__(self, tap: Tap, *, client: VendorClient, settings: Mapping[str, t.Any],
@@ -75,8 +76,8 @@ class TalkdeskReportStream(WindowedStream):
 
     def conversion(self, zone: ZoneInfo) -> Convert:
         """Raw row -> typed record, for jobs in ``zone``."""
-        schema = load_schema(schemas, f"{self.name}.json")
-        convert: Convert = report_conversion(schema, self.day_fraction_fields, zone, renames=self.renames)
+        convert: Convert = report_conversion(self.schema, self.day_fraction_fields, zone,
+                                             renames=self.renames)
         return DerivedKey(convert, self.primary_keys[0], self.key_from) if self.key_from else convert
 
     @property
@@ -92,7 +93,7 @@ class TalkdeskReportStream(WindowedStream):
                                  row_cap=int(settings["report_row_cap"]),
                                  key_columns=tuple(self.renames.get(c, c) for c in key_columns),
                                  report=self.report,
-                                 column_key=ColumnKeys(load_schema(schemas, f"{self.name}.json")))
+                                 column_key=ColumnKeys(self.schema))
         jobs = JobFetcher(
             reports,
             max_concurrent=int(settings["max_concurrent_jobs"]),
@@ -130,7 +131,6 @@ class TalkdeskCallsStream(TalkdeskReportStream):
     selected_by_default = True
     primary_keys = ("interaction_id",)
     replication_key = "start_time"
-    schema = StreamSchema(SchemaDirectory(schemas))
     to_call = staticmethod(talkdesk_call)
 
     def conversion(self, zone: ZoneInfo) -> Convert:
@@ -144,7 +144,6 @@ class TalkdeskRingAttemptsStream(TalkdeskReportStream):
     report = "ring_attempts"
     primary_keys = ("ring_attempt_id",)
     replication_key = "ring_started_at_time"
-    schema = StreamSchema(SchemaDirectory(schemas))
 
 
 class TalkdeskContactsStream(TalkdeskReportStream):
@@ -154,7 +153,6 @@ class TalkdeskContactsStream(TalkdeskReportStream):
     report = "contacts"
     primary_keys = ("contact_id",)
     replication_key = "started_at"
-    schema = StreamSchema(SchemaDirectory(schemas))
 
 
 class TalkdeskUserStatusStream(TalkdeskReportStream):
@@ -164,7 +162,6 @@ class TalkdeskUserStatusStream(TalkdeskReportStream):
     report = "user_status"
     primary_keys = ("user_status_id",)
     replication_key = "status_start_at"
-    schema = StreamSchema(SchemaDirectory(schemas))
     key_from = ("user_id", "status_start_at", "status_label")
 
 
@@ -175,7 +172,6 @@ class TalkdeskStudioFlowExecutionsStream(TalkdeskReportStream):
     report = "studio_flow_execution"
     primary_keys = ("flow_execution_step_id",)
     replication_key = "timestamp"
-    schema = StreamSchema(SchemaDirectory(schemas))
     day_fraction_fields = ("time_in_step",)
     renames: t.ClassVar[dict[str, str]] = {
         "studio_flow_executions_aggregated.flow_execution_finished_time": "flow_execution_finished_time"}
