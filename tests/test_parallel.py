@@ -38,7 +38,7 @@ def slow_fetch(sizes: dict[int, int], *, fail_at: dict[int, int] | None = None,
     than earlier ones (so they finish first), failing after ``fail_at[n]`` records."""
     fail_at = fail_at or {}
 
-    def fetch(window: Window):
+    def fetch(window: Window, turn: readahead.Turn):
         day = (window.start - START).days
         if started is not None:
             started.append(day)
@@ -100,10 +100,42 @@ def test_stopping_early_stops_the_workers():
                 if thread.name.startswith("stop-early-window")]
 
 
+def test_while_the_reader_is_the_slower_side_later_windows_wait_for_their_turn(monkeypatch):
+    """A fast vendor and a slow reader: reading ahead would only park parsed pages and
+    spill them. A window not yet handed out asks for about a page, then waits for its turn
+    until the reader needs it; the window handed out asks for its next page early."""
+    monkeypatch.setattr(readahead, "MEMORY_RECORDS", 50)
+    pages, page_size = 20, 100
+    asked_ahead: dict[int, int] = {}  # pages asked for by a window before it was handed out
+    asked_early: list[int] = []  # windows that asked while leading
+
+    def fetch(window: Window, turn: readahead.Turn):
+        day = (window.start - START).days
+        for page in range(pages):
+            turn.wait()
+            if not turn.leads:
+                asked_ahead[day] = asked_ahead.get(day, 0) + 1
+            elif day not in asked_early:
+                asked_early.append(day)
+            time.sleep(0.002)
+            for index in range(page_size):
+                yield {"id": f"{day}-{page}-{index}"}
+
+    handed: list[str] = []
+    for _, records in read_ahead(windows(4), fetch, parallel=4, name="pace"):
+        for record in records:
+            handed.append(record["id"])
+            time.sleep(0.00005)
+
+    assert len(handed) == len(set(handed)) == 4 * pages * page_size
+    assert asked_early == [0, 1, 2, 3]
+    assert max(asked_ahead.values()) <= 3, asked_ahead  # of 20 pages, without the turn
+
+
 def gated_fetch(started: list[int], first_may_answer: threading.Event):
     """A fetch whose first window answers only once ``first_may_answer`` is set."""
 
-    def fetch(window: Window):
+    def fetch(window: Window, turn: readahead.Turn):
         day = (window.start - START).days
         started.append(day)
         if day == 0:

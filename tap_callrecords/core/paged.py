@@ -5,9 +5,11 @@ the records sit in a reply, a paginator); the SDK's paginator classes carry the 
 state (page numbers, ``next_page_token``, ``search_token`` chains), advanced on each
 :class:`~tap_callrecords.core.client.Page` (see :class:`PagePaginator`).
 
-The next request depends only on the current reply (its token or count), so it is sent
-as soon as that reply is parsed, on a single background thread; the vendor's latency
-then overlaps the conversion and writing of the current page.
+The next request depends only on the current reply (its token or count), so the window
+being handed out sends it as soon as that reply is parsed, on a background thread; the
+vendor's latency then overlaps the conversion and writing of the current page. A window
+read ahead of it (:mod:`~tap_callrecords.core.readahead`) asks for its next page once
+the current one is spilled, and only when its turn allows.
 
 A vendor whose page tokens can expire raises ``restart_on`` (through its error
 dialect); the window is then read again from its first page, skipping records already
@@ -31,13 +33,14 @@ from __future__ import annotations
 
 import typing as t
 from abc import abstractmethod
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_callrecords.core.errors import VendorAPIError
-from tap_callrecords.core.readahead import read_ahead
+from tap_callrecords.core.keys import KeySet
+from tap_callrecords.core.readahead import ALONE, Turn, read_ahead
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -155,7 +158,7 @@ class PagedFetcher:
         return read_ahead(windows, self.fetch, parallel=self.parallel, name=self.name,
                           opens_early=self.client.credentials_accepted)
 
-    def fetch(self, window: Window) -> Iterator[Mapping[str, t.Any]]:
+    def fetch(self, window: Window, turn: Turn = ALONE) -> Iterator[Mapping[str, t.Any]]:
         """Every record of the window, each once, accounted for against the vendor's count.
 
         A window is read again from its first page (a bounded number of times, records
@@ -166,24 +169,26 @@ class PagedFetcher:
         endpoint = self.endpoint
         account = _Account(self, window)
         if endpoint.key is None:
-            yield from self._pages(window, account)
+            yield from self._pages(window, account, turn)
             return
         key_name = endpoint.key
         seen = account.seen
         restart_on = endpoint.restart_on or _NeverRaised
         while True:
             this_read = account.start_read()
+            first_read = this_read is seen
             try:
-                for record in self._pages(window, account):
+                for record in self._pages(window, account, turn):
                     key = record.get(key_name)
-                    new = key not in seen
-                    if key in this_read:
-                        account.repeated += 1
+                    if first_read:
+                        if not seen.add(key):
+                            account.repeated += 1
+                            continue
                     else:
-                        this_read.add(key)
-                    if not new:
-                        continue
-                    seen.add(key)
+                        if not this_read.add(key):
+                            account.repeated += 1
+                        if not seen.add(key):
+                            continue
                     account.check_excess()
                     yield record
             except restart_on as exc:
@@ -192,7 +197,7 @@ class PagedFetcher:
             if account.accounted_for():
                 return
 
-    def _pages(self, window: Window, account: _Account) -> Iterator[dict[str, t.Any]]:
+    def _pages(self, window: Window, account: _Account, turn: Turn) -> Iterator[dict[str, t.Any]]:
         endpoint = self.endpoint
         paginator = endpoint.paginator()
         client = self.client
@@ -205,11 +210,21 @@ class PagedFetcher:
         # Not ``with``: leaving early (an error, a signal) must not wait for the request
         # in flight; the thread finishes it on its own and the process does not join it.
         prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+
+        def ask(value: t.Any) -> Callable[[], Page]:
+            progress.page(value)
+            if turn.leads:
+                return prefetcher.submit(get, value).result
+
+            def in_turn() -> Page:
+                turn.wait()
+                return get(value)
+            return in_turn
+
         try:
-            progress.page(paginator.current_value)
-            pending: Future[Page] | None = prefetcher.submit(get, paginator.current_value)
+            pending: Callable[[], Page] | None = ask(paginator.current_value)
             while pending is not None:
-                page = pending.result()
+                page = pending()
                 records = page.records
                 progress.records(records)
                 account.page(page)
@@ -217,8 +232,7 @@ class PagedFetcher:
                 if records or paginator.continue_if_empty_page(page):
                     paginator.advance_page(page)
                     if not paginator.finished:
-                        progress.page(paginator.current_value)
-                        pending = prefetcher.submit(get, paginator.current_value)
+                        pending = ask(paginator.current_value)
                 yield from records
         finally:
             prefetcher.shutdown(wait=False, cancel_futures=True)
@@ -289,7 +303,7 @@ class _Account:
         self.fetcher = fetcher
         self.window = window
         #: Keys yielded so far, over every read of the window.
-        self.seen: set[t.Any] = set()
+        self.seen = KeySet()
         self.reads = 0
         self.restarts = 0
         self.repeated = 0
@@ -299,12 +313,12 @@ class _Account:
     def where(self) -> str:
         return self.fetcher.endpoint.describe_window(self.window)
 
-    def start_read(self) -> set[t.Any]:
+    def start_read(self) -> KeySet:
         """A new read from the first page: the set its keys go into (the first read's is
         :attr:`seen` itself, so a window read once holds its keys once)."""
         self.reads += 1
         self.repeated = 0
-        return self.seen if self.reads == 1 else set()
+        return self.seen if self.reads == 1 else KeySet()
 
     def page(self, page: Page) -> None:
         """Keep the latest count the vendor reported for the window."""
