@@ -134,6 +134,8 @@ class _Pace:
 
     def wait_turn(self, position: int) -> None:
         """Hold the worker of the window at ``position`` until it may send a request."""
+        if self.may_request(position):  # the common case, without the lock
+            return
         with self._changed:
             while not self.may_request(position) and not self._cancelled.is_set():
                 self._changed.wait()
@@ -207,8 +209,7 @@ class _WindowBuffer:
         return self.head
 
     def wait(self) -> None:
-        if not self._pace.may_request(self.position):
-            self._pace.wait_turn(self.position)
+        self._pace.wait_turn(self.position)
 
     def _put(self, record: Mapping[str, t.Any]) -> None:
         if self._cancelled.is_set() or self._closed:
